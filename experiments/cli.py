@@ -1,6 +1,260 @@
-"""The ``abm`` command line (placeholder until the CLI lands)."""
+"""The ``abm`` command line: a thin shell over the packages.
+
+Each command parses its options, calls library functions, prints, and returns.
+Errors a user can fix (:class:`features.errors.WorkbenchError`) become one
+readable line on stderr and exit code 2; anything else is a bug and shows its
+traceback.
+"""
+
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
 
-def main() -> None:  # pragma: no cover - replaced by the typer app
-    raise SystemExit(0)
+import click
+import typer
+from rich.text import Text
+
+from experiments._console import StageTimer, console, err_console, print_frame
+from features.errors import WorkbenchError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="abm",
+    help="ABM attribution workbench: validate exports, build journeys, attribute, model and report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+DataDir = Annotated[Path, typer.Argument(help="Folder with <table>.csv or <table>.parquet files.")]
+MappingOpt = Annotated[
+    Optional[Path],
+    typer.Option("--mapping", "-m", help="Mapping YAML for a CRM / marketing-automation export (see configs/mappings/)."),
+]
+
+
+def _load(data: Path, mapping: Path | None, now: str | None = None):
+    from features.mapping import IDENTITY, load_mapping
+    from features.validation import load_dataset
+
+    return load_dataset(data, mapping=load_mapping(mapping) if mapping else IDENTITY, now=now)
+
+
+def _print_quarantine_examples(validated, limit: int = 10) -> None:
+    q = validated.quarantine
+    if q.empty:
+        return
+    console.print(f"[yellow]{len(q):,} rows quarantined[/]; first {min(limit, len(q))}:")
+    for row in q.head(limit).itertuples(index=False):
+        label = "line" if str(row.file).endswith(".csv") else "row"
+        line = f"{row.line:,}" if row.line is not None and row.line == row.line else "?"
+        console.print(f"  {row.file} {label} {line}: {row.reason}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def validate(
+    data: DataDir,
+    mapping: MappingOpt = None,
+    quarantine_dir: Annotated[
+        Optional[Path], typer.Option(help="Write quarantine.csv and validation_summary.csv here.")
+    ] = None,
+    now: Annotated[Optional[str], typer.Option(help="Timestamps after this are 'future' (default: now).")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any row was quarantined.")] = False,
+) -> int:
+    """Check every input table against its contract; keep rejected rows with their reason.
+
+    Example: [bold]abm validate data/ --mapping configs/mappings/salesforce.yaml --quarantine-dir out/q[/]
+    """
+    validated = _load(data, mapping, now)
+    print_frame(validated.summary(), title="Validation summary")
+    _print_quarantine_examples(validated)
+    if quarantine_dir is not None:
+        path = validated.write_quarantine(quarantine_dir)
+        console.print(f"quarantine written to {path}")
+    return 1 if strict and len(validated.quarantine) else 0
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the tables and ground_truth.json to.")],
+    accounts: Annotated[int, typer.Option(min=10, help="Number of accounts.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, byte-identical files.")] = 0,
+    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> int:
+    """Generate synthetic ABM data with planted ground truth.
+
+    Example: [bold]abm generate --accounts 2000 --seed 7 --out data/ --format parquet[/]
+    """
+    from features.errors import ConfigError
+    from features.synthetic import generate_dataset, write_dataset
+
+    if format not in ("csv", "parquet"):
+        raise ConfigError(f"--format {format!r} is not supported (expected csv or parquet)")
+    timer = StageTimer()
+    with timer.stage(f"generate {accounts:,} accounts"):
+        dataset = generate_dataset(accounts, seed=seed)
+    with timer.stage(f"write {format}"):
+        paths = write_dataset(dataset, out, format=format)
+    for name, frame in dataset.tables.items():
+        console.print(f"  {name:<20} {len(frame):>12,} rows")
+    console.print(f"wrote {len(paths)} files to {out}")
+    return 0
+
+
+def _parse_list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+@app.command()
+def paths(
+    data: DataDir,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Path table CSV or Parquet (by suffix).")],
+    mapping: MappingOpt = None,
+    conversion: Annotated[str, typer.Option(help="opportunity_created or closed_won.")] = "opportunity_created",
+    lookback_days: Annotated[int, typer.Option(min=1, help="Touches this long before a conversion count.")] = 365,
+    collapse_repeats: Annotated[bool, typer.Option(help="Merge consecutive touches of one channel.")] = False,
+    max_length: Annotated[Optional[int], typer.Option(min=1, help="Keep the last N touches of a path.")] = None,
+    by: Annotated[Optional[str], typer.Option(help="Breakdown columns, e.g. segment,abm_tier.")] = None,
+    journeys_out: Annotated[Optional[Path], typer.Option(help="Also write the journey-level touch table.")] = None,
+) -> int:
+    """Build account journeys and the ChannelAttribution-format path table.
+
+    Example: [bold]abm paths data/ --out paths.csv --conversion closed_won --lookback-days 180 --by abm_tier[/]
+    """
+    from features.journeys import JourneyConfig, build_journeys
+
+    timer = StageTimer()
+    with timer.stage("load and validate"):
+        validated = _load(data, mapping)
+    config = JourneyConfig(
+        conversion=conversion,
+        lookback_days=lookback_days,
+        collapse_repeats=collapse_repeats,
+        max_path_length=max_length,
+        breakdowns=_parse_list(by),
+    )
+    with timer.stage("build journeys"):
+        journeys = build_journeys(validated.tables, config)
+    _write_frame(journeys.paths, out)
+    if journeys_out is not None:
+        _write_frame(journeys.touches, journeys_out)
+    print_frame(journeys.paths.sort_values("total_conversions", ascending=False), title="Top paths", max_rows=10)
+    console.print(_stats_line(journeys.stats))
+    console.print(f"path table written to {out}")
+    return 0
+
+
+def _stats_line(stats) -> str:
+    items = stats.items() if isinstance(stats, dict) else vars(stats).items()
+    return "journeys: " + ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in items)
+
+
+def _write_frame(frame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+@app.command()
+def features(
+    data: DataDir,
+    as_of: Annotated[str, typer.Option(help="Features use only touches up to this date (UTC).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Feature table CSV or Parquet.")],
+    mapping: MappingOpt = None,
+    half_life_days: Annotated[float, typer.Option(min=0.1, help="Recency-decay half-life.")] = 30.0,
+) -> int:
+    """Build account signal features as of a date (no later data leaks in).
+
+    Example: [bold]abm features data/ --as-of 2025-06-30 --out features.parquet[/]
+    """
+    from features.signals import SignalConfig, build_signal_features
+
+    validated = _load(data, mapping)
+    t = validated.tables
+    frame = build_signal_features(
+        t["touchpoints"], t.get("contacts"), t["accounts"], as_of, SignalConfig(half_life_days=half_life_days)
+    )
+    _write_frame(frame, out)
+    console.print(f"{len(frame):,} accounts x {frame.shape[1]:,} columns written to {out}")
+    return 0
+
+
+@app.command()
+def demo(
+    data: Annotated[Optional[Path], typer.Option(help="Use this data folder instead of generating the sample.")] = None,
+    accounts: Annotated[int, typer.Option(min=10, help="Accounts in the generated sample.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated sample.")] = 0,
+    out: Annotated[Path, typer.Option(help="Where the demo writes its outputs.")] = Path("demo_output"),
+) -> int:
+    """Run the main job end to end on the built-in sample data.
+
+    Generates the sample (unless --data is given), validates it, builds journeys,
+    the path table and account features, and prints a summary with stage timings.
+
+    Example: [bold]abm demo --accounts 2000 --seed 0 --out demo_output[/]
+    """
+    from features.journeys import JourneyConfig, build_journeys
+    from features.signals import SignalConfig, build_signal_features
+
+    timer = StageTimer()
+    out.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        from features.synthetic import generate_dataset, write_dataset
+
+        data = out / "data"
+        with timer.stage(f"generate sample ({accounts:,} accounts, seed {seed})"):
+            write_dataset(generate_dataset(accounts, seed=seed), data, format="csv")
+    with timer.stage("load and validate"):
+        validated = _load(data, None)
+        validated.write_quarantine(out / "quarantine")
+    tables = validated.tables
+    with timer.stage("build journeys and path table"):
+        journeys = build_journeys(tables, JourneyConfig(breakdowns=("abm_tier",)))
+        _write_frame(journeys.paths, out / "paths.csv")
+        _write_frame(journeys.touches, out / "journeys.parquet")
+    as_of = tables["touchpoints"]["timestamp"].max()
+    with timer.stage(f"account signal features as of {as_of:%Y-%m-%d}"):
+        feats = build_signal_features(tables["touchpoints"], tables.get("contacts"), tables["accounts"], as_of, SignalConfig())
+        _write_frame(feats, out / "account_features.parquet")
+
+    console.rule("Summary")
+    print_frame(validated.summary(), title="Validation")
+    console.print(_stats_line(journeys.stats))
+    top = (
+        journeys.paths.groupby("path", as_index=False)[["total_conversions", "total_null"]].sum()
+        .sort_values("total_conversions", ascending=False)
+    )
+    print_frame(top, title="Top converting paths", max_rows=8)
+    console.print(timer.table())
+    console.print(f"outputs in {out}/")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``abm`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except WorkbenchError as exc:
+        err_console.print(Text.assemble(("error: ", "bold red"), str(exc)))
+        return 2
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
