@@ -1,0 +1,56 @@
+"""The CLI: readable one-line errors with exit code 2, --help with an example."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import app, main
+from tests.features.test_validation import TOUCHPOINTS, write
+
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Example" in out and f"abm {command}" in out
+
+
+def test_validate_reports_and_writes_quarantine(tmp_path, capsys):
+    folder = write(tmp_path / "d", touchpoints=TOUCHPOINTS + "T3,A1,C1,2024-13-01,web,web_visit,,,0\n")
+    code = main(["validate", str(folder), "--quarantine-dir", str(tmp_path / "q"), "--now", "2025-06-30"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "touchpoints.csv line 4: timestamp '2024-13-01' is not a date" in out
+    assert (tmp_path / "q" / "quarantine.csv").exists()
+    assert main(["validate", str(folder), "--strict", "--now", "2025-06-30"]) == 1
+
+
+def test_table_level_error_is_one_line_and_exit_2(tmp_path, capsys):
+    folder = write(tmp_path / "d", touchpoints=TOUCHPOINTS.replace(",channel,", ",chanel,"))
+    assert main(["validate", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: touchpoints.csv: required column 'channel' is missing; rename it in the file or map it with --mapping"
+
+
+def test_console_script_exits_2_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "validate", str(tmp_path / "missing")],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "error: missing: data folder not found"
+
+
+def test_bad_mapping_key_is_one_line(tmp_path, capsys):
+    folder = write(tmp_path / "d")
+    bad = tmp_path / "m.yaml"
+    bad.write_text("tables:\n  touchpoints:\n    colums: {}\n")
+    assert main(["validate", str(folder), "--mapping", str(bad)]) == 2
+    assert "m.yaml: tables.touchpoints.colums: Extra inputs are not permitted" in capsys.readouterr().err
