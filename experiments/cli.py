@@ -162,6 +162,88 @@ def _write_frame(frame, path: Path) -> None:
         frame.to_csv(path, index=False)
 
 
+DEFAULT_MODELS = "first_touch,last_touch,linear,position_based,time_decay,markov,shapley,shapley_rate"
+
+
+@app.command()
+def attribute(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result table CSV or Parquet (long format).")],
+    paths_file: Annotated[
+        Optional[Path], typer.Option("--paths", help="A ChannelAttribution-format path table (CSV or Parquet).")
+    ] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Or: raw tables, through the journey builder.")] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated model names.")] = DEFAULT_MODELS,
+    order: Annotated[str, typer.Option(help="Markov order 1-4 or auto.")] = "1",
+    sep: Annotated[str, typer.Option(help="Channel separator in paths (spaces around it are ignored).")] = ">",
+    path_col: Annotated[str, typer.Option(help="Path column.")] = "path",
+    conv_col: Annotated[str, typer.Option(help="Conversions column.")] = "total_conversions",
+    null_col: Annotated[str, typer.Option(help="Non-conversions column ('' if absent).")] = "total_null",
+    value_col: Annotated[str, typer.Option(help="Conversion value column ('' if absent).")] = "total_conversion_value",
+    ci: Annotated[Optional[float], typer.Option(min=0.5, max=0.999, help="Bootstrap interval level, e.g. 0.95.")] = None,
+    n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap replicates.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
+    by: Annotated[Optional[str], typer.Option(help="Breakdown columns, e.g. segment,abm_tier.")] = None,
+    mapping: MappingOpt = None,
+    conversion: Annotated[str, typer.Option(help="With --data: opportunity_created or closed_won.")] = "opportunity_created",
+    lookback_days: Annotated[int, typer.Option(min=1, help="With --data: journey lookback.")] = 365,
+) -> int:
+    """Credit conversions and value to channels with several models at once.
+
+    Example: [bold]abm attribute --paths paths.csv --models linear,markov,shapley --order 2 --ci 0.95 --out credit.csv[/]
+
+    Example: [bold]abm attribute --data data/ --by abm_tier --models markov,shapley_rate --out credit.csv[/]
+    """
+    from attribution import attribute as run_attribution
+    from attribution import make_model
+    from features.errors import ConfigError
+    from features.loading import read_table_file
+
+    if (paths_file is None) == (data is None):
+        raise ConfigError("give exactly one of --paths FILE or --data DIR")
+    timer = StageTimer()
+    breakdowns = _parse_list(by)
+    with timer.stage("load paths"):
+        if paths_file is not None:
+            table, _, malformed = read_table_file(paths_file)
+            if malformed:
+                m = malformed[0]
+                raise ConfigError(f"{paths_file.name} line {m.line}: the line {m.reason}")
+        else:
+            from features.journeys import JourneyConfig, build_journeys
+
+            validated = _load(data, mapping)
+            config = JourneyConfig(conversion=conversion, lookback_days=lookback_days, breakdowns=breakdowns)
+            table = build_journeys(validated.tables, config).paths
+    missing = [c for c in breakdowns if c not in table.columns]
+    if missing:
+        raise ConfigError(f"--by {missing[0]!r}: not a column of the path table ({', '.join(map(str, table.columns))})")
+    markov_order: int | str = order if order == "auto" else int(order)
+    estimators = []
+    for name in _parse_list(models):
+        params = {"ci": ci, "n_boot": n_boot, "random_state": seed}
+        if name == "markov":
+            params["order"] = markov_order
+        estimators.append(make_model(name, **params))
+    with timer.stage(f"fit {len(estimators)} models" + (f" with {n_boot} bootstrap replicates" if ci else "")):
+        result = run_attribution(
+            table,
+            estimators,
+            by=list(breakdowns) or None,
+            path_col=path_col,
+            conv_col=conv_col,
+            null_col=null_col or None,
+            value_col=value_col or None,
+            sep=sep,
+        )
+    _write_frame(result, out)
+    shown = result if not breakdowns else result.groupby(["model", "channel"], as_index=False)["share"].mean()
+    wide = shown.pivot_table(index="channel", columns="model", values="share", sort=False)
+    print_frame(wide.reset_index().round(4), title="Share of conversions by model", max_rows=40)
+    console.print(timer.table())
+    console.print(f"result written to {out}")
+    return 0
+
+
 @app.command()
 def features(
     data: DataDir,

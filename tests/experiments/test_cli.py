@@ -54,3 +54,30 @@ def test_bad_mapping_key_is_one_line(tmp_path, capsys):
     bad.write_text("tables:\n  touchpoints:\n    colums: {}\n")
     assert main(["validate", str(folder), "--mapping", str(bad)]) == 2
     assert "m.yaml: tables.touchpoints.colums: Extra inputs are not permitted" in capsys.readouterr().err
+
+
+def test_attribute_from_a_path_file(tmp_path, capsys):
+    paths = tmp_path / "paths.csv"
+    paths.write_text(
+        "path,total_conversions,total_null,total_conversion_value\n"
+        "a > b > c,3,2,300\na>c,1,4,50\nb,2,1,20\nc > a,0,3,0\n"
+    )
+    out = tmp_path / "credit.csv"
+    code = main(["attribute", "--paths", str(paths), "--models", "first_touch,linear,markov",
+                 "--ci", "0.9", "--n-boot", "20", "--out", str(out)])
+    assert code == 0
+    import pandas as pd
+
+    result = pd.read_csv(out)
+    assert set(result["model"].str.replace(r"_order_\d", "", regex=True)) == {"first_touch", "linear", "markov"}
+    for _, group in result.groupby("model"):
+        assert abs(group["credit_conversions"].sum() - 6) < 1e-9
+        assert abs(group["share"].sum() - 1) < 1e-9
+    assert {"ci_low", "ci_high"} <= set(result.columns)
+
+
+def test_attribute_refuses_unknown_model_in_one_line(tmp_path, capsys):
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_null,total_conversion_value\na,1,0,1\n")
+    assert main(["attribute", "--paths", str(paths), "--models", "foo", "--out", str(tmp_path / "o.csv")]) == 2
+    assert "unknown attribution model 'foo'; known models:" in capsys.readouterr().err
