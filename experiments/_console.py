@@ -5,6 +5,7 @@ Library code logs; only the CLI writes to the terminal, through this module.
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from rich.table import Table
 
 __all__ = ["console", "err_console", "StageTimer", "print_frame"]
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, highlight=False)
 
 

@@ -139,7 +139,7 @@ def paths(
         breakdowns=_parse_list(by),
     )
     with timer.stage("build journeys"):
-        journeys = build_journeys(validated.tables, config)
+        journeys = build_journeys(validated.tables, config=config)
     _write_frame(journeys.paths, out)
     if journeys_out is not None:
         _write_frame(journeys.touches, journeys_out)
@@ -213,7 +213,7 @@ def attribute(
 
             validated = _load(data, mapping)
             config = JourneyConfig(conversion=conversion, lookback_days=lookback_days, breakdowns=breakdowns)
-            table = build_journeys(validated.tables, config).paths
+            table = build_journeys(validated.tables, config=config).paths
     missing = [c for c in breakdowns if c not in table.columns]
     if missing:
         raise ConfigError(f"--by {missing[0]!r}: not a column of the path table ({', '.join(map(str, table.columns))})")
@@ -268,21 +268,38 @@ def features(
     return 0
 
 
+DEMO_MODELS = ("first_touch", "last_touch", "linear", "position_based", "markov", "shapley")
+
+
+def _planted_shares(data: Path) -> dict[str, float] | None:
+    """The generator's planted per-channel shares, when the data came from it."""
+    import json
+
+    truth = data / "ground_truth.json"
+    if not truth.exists():
+        return None
+    return json.loads(truth.read_text(encoding="utf-8")).get("channel_effects", {}).get("shares")
+
+
 @app.command()
 def demo(
     data: Annotated[Optional[Path], typer.Option(help="Use this data folder instead of generating the sample.")] = None,
     accounts: Annotated[int, typer.Option(min=10, help="Accounts in the generated sample.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of the generated sample.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated sample and of every random step.")] = 0,
+    n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap replicates for the intervals.")] = 200,
     out: Annotated[Path, typer.Option(help="Where the demo writes its outputs.")] = Path("demo_output"),
 ) -> int:
     """Run the main job end to end on the built-in sample data.
 
     Generates the sample (unless --data is given), validates it, builds journeys,
-    the path table and account features, and prints a summary with stage timings.
+    the path table and account features, attributes conversions with several
+    models (with 95% bootstrap intervals), and prints a summary with stage timings.
 
     Example: [bold]abm demo --accounts 2000 --seed 0 --out demo_output[/]
     """
-    from features.journeys import JourneyConfig, build_journeys
+    from attribution import attribute as run_attribution
+    from attribution import make_model
+    from features.journeys import JourneyConfig, build_journeys, path_table_from_journeys
     from features.signals import SignalConfig, build_signal_features
 
     timer = StageTimer()
@@ -298,22 +315,33 @@ def demo(
         validated.write_quarantine(out / "quarantine")
     tables = validated.tables
     with timer.stage("build journeys and path table"):
-        journeys = build_journeys(tables, JourneyConfig(breakdowns=("abm_tier",)))
-        _write_frame(journeys.paths, out / "paths.csv")
+        journeys = build_journeys(tables, config=JourneyConfig())
+        paths = journeys.paths
+        by_tier = path_table_from_journeys(journeys, breakdowns=("abm_tier",), accounts=tables["accounts"])
+        _write_frame(paths, out / "paths.csv")
+        _write_frame(by_tier, out / "paths_by_abm_tier.csv")
         _write_frame(journeys.touches, out / "journeys.parquet")
     as_of = tables["touchpoints"]["timestamp"].max()
     with timer.stage(f"account signal features as of {as_of:%Y-%m-%d}"):
         feats = build_signal_features(tables["touchpoints"], tables.get("contacts"), tables["accounts"], as_of, SignalConfig())
         _write_frame(feats, out / "account_features.parquet")
+    with timer.stage(f"attribution: {len(DEMO_MODELS)} models, {n_boot} bootstrap replicates"):
+        models = [make_model(m, ci=0.95, n_boot=n_boot, random_state=seed) for m in DEMO_MODELS]
+        credit = run_attribution(paths, models)
+        _write_frame(credit, out / "attribution.csv")
 
     console.rule("Summary")
-    print_frame(validated.summary(), title="Validation")
-    console.print(_stats_line(journeys.stats))
-    top = (
-        journeys.paths.groupby("path", as_index=False)[["total_conversions", "total_null"]].sum()
-        .sort_values("total_conversions", ascending=False)
-    )
-    print_frame(top, title="Top converting paths", max_rows=8)
+    print_frame(validated.summary().drop(columns=["by_rule"]), title="Validation")
+    console.print(_stats_line(journeys.stats), soft_wrap=True)
+    wide = credit.pivot_table(index="channel", columns="model", values="share", sort=False)
+    planted = _planted_shares(data)
+    if planted:
+        wide.insert(0, "planted", wide.index.map(planted).astype(float))
+    wide = wide.sort_values(wide.columns[0], ascending=False)
+    print_frame((wide * 100).round(1).reset_index(), title="Share of opportunities created, % (planted = generator truth)", max_rows=30)
+    if planted:
+        tv = {m: 0.5 * (wide[m] - wide["planted"]).abs().sum() for m in wide.columns if m != "planted"}
+        console.print("distance to planted shares (total variation): " + ", ".join(f"{m} {v:.3f}" for m, v in sorted(tv.items(), key=lambda kv: kv[1])), soft_wrap=True)
     console.print(timer.table())
     console.print(f"outputs in {out}/")
     return 0
