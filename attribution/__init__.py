@@ -13,10 +13,19 @@ frame (``model``, ``channel``, ``credit_conversions``, ``credit_value``,
 """
 
 from attribution._base import AttributionModel
+from attribution._breakdowns import (
+    attribute_by_role,
+    attribute_by_stage,
+    compare_abm,
+    paths_from_touches,
+    touch_roles,
+)
+from attribution._data_driven import DataDrivenLR, DataDrivenXGB
 from attribution._encoding import EncodedPaths, encode_paths
 from attribution._heuristics import FirstTouch, LastTouch, Linear, PositionBased, TimeDecay
 from attribution._markov import MarkovAttribution
-from attribution._registry import MODELS, attribute, make_model
+from attribution._milestones import LEAD_SIGNALS, FullPath, WShaped
+from attribution._registry import JOURNEY_MODELS, MODELS, attribute, make_model
 from attribution._shapley_models import Shapley, ShapleyOrdered, ShapleyRate
 from attribution._result import CI_COLUMNS, RESULT_COLUMNS
 
@@ -33,9 +42,20 @@ __all__ = [
     "Shapley",
     "ShapleyRate",
     "ShapleyOrdered",
+    "DataDrivenXGB",
+    "DataDrivenLR",
+    "WShaped",
+    "FullPath",
+    "LEAD_SIGNALS",
     "MODELS",
+    "JOURNEY_MODELS",
     "make_model",
     "attribute",
+    "attribute_by_role",
+    "attribute_by_stage",
+    "compare_abm",
+    "paths_from_touches",
+    "touch_roles",
     "RESULT_COLUMNS",
     "CI_COLUMNS",
 ]

@@ -9,6 +9,10 @@ times without touching strings:
     states and edges...), computed once per fit;
 ``_credit(prep, conversions, nulls, values) -> (credit_conv, credit_value)``
     the model's array core, (K,) credits from per-path weights;
+``_point_credit(prep, ...)``
+    the point estimate's credits, by default ``_credit``; a model may
+    override it to keep state that only the point fit needs (a fitted
+    classifier and its diagnostics);
 ``_finish(prep)``
     optional extra fitted state (removal effects, transition matrix...),
     called right after the point estimate.
@@ -21,6 +25,7 @@ frame of :mod:`attribution._result`) and, when ``ci`` is set,
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any, ClassVar
 
@@ -32,9 +37,11 @@ from sklearn.utils.validation import check_is_fitted
 from attribution._bootstrap import bootstrap_intervals, check_ci
 from attribution._encoding import EncodedPaths, encode_paths
 from attribution._result import make_result
-from features.errors import ConfigError, SchemaError
+from features.errors import ConfigError, DataValidationError, SchemaError
 
 __all__ = ["AttributionModel", "check_positive"]
+
+logger = logging.getLogger(__name__)
 
 
 class AttributionModel(BaseEstimator):
@@ -98,7 +105,7 @@ class AttributionModel(BaseEstimator):
         values: np.ndarray,
     ) -> None:
         """Credits, optional bootstrap intervals and the result frame."""
-        credit_conv, credit_value = self._credit(prep, conversions, nulls, values)
+        credit_conv, credit_value = self._point_credit(prep, conversions, nulls, values)
         self.channels_ = np.array(channels, dtype=object)
         self.n_channels_ = len(channels)
         self.credit_conversions_ = credit_conv
@@ -135,7 +142,10 @@ class AttributionModel(BaseEstimator):
         paths : path table or :class:`EncodedPaths`.
         by : breakdown column(s) of the path table (segment, region...). Each
             slice is fitted separately and its rows carry the slice's values
-            in these columns (first in the frame).
+            in these columns (first in the frame). Slices without any
+            conversion have nothing to credit: they are skipped, logged and
+            listed in ``attrs["skipped_slices"]`` of the result (an error if
+            every slice is empty).
         **columns : ``path_col``, ``conv_col``, ``null_col``, ``value_col``,
             ``sep`` as in :meth:`fit`.
 
@@ -154,14 +164,28 @@ class AttributionModel(BaseEstimator):
                 f"{self.name}: breakdown column(s) {missing!r} not in the path table "
                 f"(columns: {', '.join(map(str, paths.columns))})"
             )
-        frames = []
+        frames, skipped = [], []
+        conv_col = columns.get("conv_col", "total_conversions")
         for values, part in paths.groupby(keys, sort=True, dropna=False, observed=True):
             values = values if isinstance(values, tuple) else (values,)
+            if conv_col in part.columns and len(part):
+                conv = pd.to_numeric(part[conv_col], errors="coerce")
+                if conv.notna().all() and (conv >= 0).all() and conv.sum() == 0:
+                    skipped.append(values)  # nothing to credit in this slice
+                    continue
             result = clone(self).fit(part, **columns).result_
             for key, value in zip(reversed(keys), reversed(values)):
                 result.insert(0, key, value)
             frames.append(result)
-        return pd.concat(frames, ignore_index=True)
+        if skipped:
+            logger.info("%s: %d slice(s) of %s without conversions skipped: %s", self.name, len(skipped), keys, skipped)
+        if not frames:
+            raise DataValidationError(
+                f"{self.name}: no slice of {keys!r} has a conversion; there is nothing to credit"
+            )
+        out = pd.concat(frames, ignore_index=True)
+        out.attrs["skipped_slices"] = [dict(zip(keys, v)) for v in skipped]
+        return out
 
     def shares(self) -> pd.Series:
         """Share of conversions per channel (fitted), indexed by channel."""
@@ -187,6 +211,17 @@ class AttributionModel(BaseEstimator):
         self, prep: Any, conversions: np.ndarray, nulls: np.ndarray, values: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    def _point_credit(
+        self, prep: Any, conversions: np.ndarray, nulls: np.ndarray, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Credits of the point estimate (default: :meth:`_credit`).
+
+        Models whose fit produces more state than credits (a classifier, its
+        diagnostics) override this to keep that state; bootstrap replicates
+        always go through :meth:`_credit`.
+        """
+        return self._credit(prep, conversions, nulls, values)
 
     def _finish(self, prep: Any) -> None:
         """Store extra fitted state (default: nothing)."""

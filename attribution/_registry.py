@@ -1,8 +1,10 @@
 """Model registry: names used in configs -> estimator classes.
 
 ``MODELS`` maps each model's registry name (its ``name`` class attribute,
-also the ``model`` column of results) to its class; :func:`make_model`
-builds one from a config entry and :func:`attribute` runs several models on
+also the ``model`` column of results) to its class: the models fitted on a
+path table. ``JOURNEY_MODELS`` lists the milestone models, which need the
+journey touch table and the opportunities (``fit_journeys``) and refuse a
+path table. :func:`make_model` builds either kind from a config entry and :func:`attribute` runs several models on
 one path table, encoding it once.
 """
 
@@ -14,13 +16,15 @@ import pandas as pd
 from sklearn.base import clone
 
 from attribution._base import AttributionModel
+from attribution._data_driven import DataDrivenLR, DataDrivenXGB
 from attribution._encoding import EncodedPaths, encode_paths
 from attribution._heuristics import FirstTouch, LastTouch, Linear, PositionBased, TimeDecay
 from attribution._markov import MarkovAttribution
+from attribution._milestones import FullPath, WShaped
 from attribution._shapley_models import Shapley, ShapleyOrdered, ShapleyRate
 from features.errors import ConfigError, SchemaError
 
-__all__ = ["MODELS", "make_model", "attribute"]
+__all__ = ["MODELS", "JOURNEY_MODELS", "make_model", "attribute"]
 
 MODELS: dict[str, type[AttributionModel]] = {
     cls.name: cls
@@ -34,8 +38,12 @@ MODELS: dict[str, type[AttributionModel]] = {
         Shapley,
         ShapleyRate,
         ShapleyOrdered,
+        DataDrivenXGB,
+        DataDrivenLR,
     )
 }
+
+JOURNEY_MODELS: dict[str, type[AttributionModel]] = {cls.name: cls for cls in (WShaped, FullPath)}
 
 
 def make_model(name: str, **params: Any) -> AttributionModel:
@@ -47,10 +55,11 @@ def make_model(name: str, **params: Any) -> AttributionModel:
         Unknown name (the message lists the known ones) or unknown parameter.
     """
     try:
-        cls = MODELS[name]
+        cls = {**MODELS, **JOURNEY_MODELS}[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"unknown attribution model {name!r}; known models: {', '.join(sorted(MODELS))}"
+            f"unknown attribution model {name!r}; known models: {', '.join(sorted(MODELS))} "
+            f"(journey tables: {', '.join(sorted(JOURNEY_MODELS))})"
         ) from None
     try:
         return cls(**params)
@@ -90,6 +99,9 @@ def attribute(
     if by is not None:
         if not isinstance(paths, pd.DataFrame):
             raise SchemaError("attribute: by= needs a path table DataFrame with the breakdown columns")
-        return pd.concat([est.attribute(paths, by=by, **columns) for est in estimators], ignore_index=True)
+        parts = [est.attribute(paths, by=by, **columns) for est in estimators]
+        out = pd.concat(parts, ignore_index=True)
+        out.attrs["skipped_slices"] = parts[0].attrs.get("skipped_slices", [])
+        return out
     enc = paths if isinstance(paths, EncodedPaths) else encode_paths(paths, model="attribute", **columns)
     return pd.concat([est.fit(enc).result_ for est in estimators], ignore_index=True)
