@@ -25,8 +25,18 @@ Every model is a scikit-learn style estimator: keyword-only hyperparameters,
 
 from __future__ import annotations
 
+from ._abm_clv import abm_clv_effects, abm_propensity_weights
 from ._beta_geo import BetaGeoModel
 from ._gamma_gamma import PERIODS_PER_MONTH, GammaGammaModel
+from ._ml_clv import (
+    CLVHoldout,
+    MLCLVModel,
+    build_clv_features,
+    clv_comparison,
+    clv_holdout_predictions,
+    clv_metrics,
+    holdout_revenue,
+)
 from ._pareto_nbd import ParetoNBDModel
 from ._shifted_beta_geo import (
     ShiftedBetaGeometricModel,
@@ -37,11 +47,20 @@ from ._summary import summary_from_transactions
 
 __all__ = [
     "BetaGeoModel",
+    "CLVHoldout",
+    "MLCLVModel",
     "GammaGammaModel",
     "PERIODS_PER_MONTH",
     "ParetoNBDModel",
     "ShiftedBetaGeometricModel",
+    "abm_clv_effects",
+    "abm_propensity_weights",
+    "build_clv_features",
+    "clv_comparison",
+    "clv_holdout_predictions",
+    "clv_metrics",
     "fit_survival_by_segment",
+    "holdout_revenue",
     "summary_from_transactions",
     "survival_from_contracts",
 ]
