@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import click
+import pandas as pd
 import typer
 from rich.text import Text
 
@@ -162,7 +163,8 @@ def _write_frame(frame, path: Path) -> None:
         frame.to_csv(path, index=False)
 
 
-DEFAULT_MODELS = "first_touch,last_touch,linear,position_based,time_decay,markov,shapley,shapley_rate"
+DEFAULT_MODELS = "first_touch,last_touch,linear,position_based,time_decay,markov,shapley,shapley_rate,data_driven"
+ROLE_BREAKDOWN = "buying_role"
 
 
 @app.command()
@@ -186,22 +188,40 @@ def attribute(
     mapping: MappingOpt = None,
     conversion: Annotated[str, typer.Option(help="With --data: opportunity_created or closed_won.")] = "opportunity_created",
     lookback_days: Annotated[int, typer.Option(min=1, help="With --data: journey lookback.")] = 365,
+    compare_abm: Annotated[
+        bool, typer.Option(help="Also write ABM vs non-ABM shares side by side (<out>_abm_vs_non_abm.csv).")
+    ] = False,
+    stages_out: Annotated[
+        Optional[Path], typer.Option(help="With --data: credit of each funnel stage move to the touches before it.")
+    ] = None,
 ) -> int:
     """Credit conversions and value to channels with several models at once.
+
+    --by takes path-table breakdown columns (segment, region, business_unit,
+    abm_tier) and, with --data, buying_role (credit per channel and role of the
+    committee member touched).
 
     Example: [bold]abm attribute --paths paths.csv --models linear,markov,shapley --order 2 --ci 0.95 --out credit.csv[/]
 
     Example: [bold]abm attribute --data data/ --by abm_tier --models markov,shapley_rate --out credit.csv[/]
     """
     from attribution import attribute as run_attribution
-    from attribution import make_model
+    from attribution import attribute_by_role, attribute_by_stage, make_model
+    from attribution import compare_abm as run_compare_abm
     from features.errors import ConfigError
     from features.loading import read_table_file
 
     if (paths_file is None) == (data is None):
         raise ConfigError("give exactly one of --paths FILE or --data DIR")
-    timer = StageTimer()
     breakdowns = _parse_list(by)
+    by_role = ROLE_BREAKDOWN in breakdowns
+    breakdowns = tuple(b for b in breakdowns if b != ROLE_BREAKDOWN)
+    if by_role and breakdowns:
+        raise ConfigError("--by buying_role cannot be combined with other breakdowns; run them separately")
+    if (by_role or stages_out is not None) and data is None:
+        raise ConfigError("--by buying_role and --stages-out need the touches: use --data DIR instead of --paths")
+    timer = StageTimer()
+    journeys = None
     with timer.stage("load paths"):
         if paths_file is not None:
             table, _, malformed = read_table_file(paths_file)
@@ -212,8 +232,10 @@ def attribute(
             from features.journeys import JourneyConfig, build_journeys
 
             validated = _load(data, mapping)
-            config = JourneyConfig(conversion=conversion, lookback_days=lookback_days, breakdowns=breakdowns)
-            table = build_journeys(validated.tables, config=config).paths
+            wanted = tuple(dict.fromkeys(breakdowns + (("abm_tier",) if compare_abm else ())))
+            config = JourneyConfig(conversion=conversion, lookback_days=lookback_days, breakdowns=wanted)
+            journeys = build_journeys(validated.tables, config=config)
+            table = journeys.paths
     missing = [c for c in breakdowns if c not in table.columns]
     if missing:
         raise ConfigError(f"--by {missing[0]!r}: not a column of the path table ({', '.join(map(str, table.columns))})")
@@ -224,20 +246,44 @@ def attribute(
         if name == "markov":
             params["order"] = markov_order
         estimators.append(make_model(name, **params))
-    with timer.stage(f"fit {len(estimators)} models" + (f" with {n_boot} bootstrap replicates" if ci else "")):
-        result = run_attribution(
-            table,
-            estimators,
-            by=list(breakdowns) or None,
-            path_col=path_col,
-            conv_col=conv_col,
-            null_col=null_col or None,
-            value_col=value_col or None,
-            sep=sep,
-        )
+    columns = dict(
+        path_col=path_col, conv_col=conv_col, null_col=null_col or None, value_col=value_col or None, sep=sep
+    )
+    label = f"fit {len(estimators)} models" + (f" with {n_boot} bootstrap replicates" if ci else "")
+    with timer.stage(label + (" per buying role" if by_role else "")):
+        if by_role:
+            result = pd.concat([attribute_by_role(journeys.touches, est) for est in estimators], ignore_index=True)
+        else:
+            result = run_attribution(table, estimators, by=list(breakdowns) or None, **columns)
     _write_frame(result, out)
-    shown = result if not breakdowns else result.groupby(["model", "channel"], as_index=False)["share"].mean()
-    wide = shown.pivot_table(index="channel", columns="model", values="share", sort=False)
+    if compare_abm:
+        if "abm_tier" not in table.columns:
+            raise ConfigError("--compare-abm needs an abm_tier column in the path table (use --data, or --by abm_tier when building paths)")
+        with timer.stage("ABM vs non-ABM"):
+            frames = []
+            for est in estimators:
+                cmp = run_compare_abm(table, est, **columns).reset_index()
+                cmp.insert(0, "model", est.name if est.name != "markov" else f"markov_order_{est.order}")
+                frames.append(cmp)
+            comparison = pd.concat(frames, ignore_index=True)
+        cmp_path = out.with_name(f"{out.stem}_abm_vs_non_abm{out.suffix}")
+        _write_frame(comparison, cmp_path)
+        first = comparison[comparison["model"] == comparison["model"].iloc[0]]
+        print_frame(first[["channel", "share_abm", "share_non_abm", "share_diff"]].round(4), title=f"ABM vs non-ABM ({first['model'].iloc[0]})")
+        console.print(f"ABM comparison written to {cmp_path}")
+    if stages_out is not None:
+        with timer.stage("stage transitions"):
+            t = validated.tables
+            if "opportunity_stages" not in t:
+                raise ConfigError("--stages-out needs opportunity_stages.csv or .parquet in the data folder")
+            stages = attribute_by_stage(t["touchpoints"], t["opportunities"], t["opportunity_stages"])
+        _write_frame(stages, stages_out)
+        console.print(f"stage-transition credit written to {stages_out}")
+    index = ["channel", ROLE_BREAKDOWN] if by_role else ["channel"]
+    wide = result.groupby(index + ["model"], as_index=False, sort=False)["share"].sum() if by_role else (
+        result if not breakdowns else result.groupby(["model", "channel"], as_index=False)["share"].mean()
+    )
+    wide = wide.pivot_table(index=index, columns="model", values="share", sort=False)
     print_frame(wide.reset_index().round(4), title="Share of conversions by model", max_rows=40)
     console.print(timer.table())
     console.print(f"result written to {out}")

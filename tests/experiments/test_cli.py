@@ -81,3 +81,44 @@ def test_attribute_refuses_unknown_model_in_one_line(tmp_path, capsys):
     paths.write_text("path,total_conversions,total_null,total_conversion_value\na,1,0,1\n")
     assert main(["attribute", "--paths", str(paths), "--models", "foo", "--out", str(tmp_path / "o.csv")]) == 2
     assert "unknown attribution model 'foo'; known models:" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory):
+    from features.synthetic import generate_dataset, write_dataset
+
+    folder = tmp_path_factory.mktemp("world")
+    write_dataset(generate_dataset(150, seed=3), folder)
+    return folder
+
+
+def test_attribute_from_raw_data_by_role_with_stages(small_world, tmp_path):
+    import pandas as pd
+
+    out, stages = tmp_path / "role.csv", tmp_path / "stages.csv"
+    code = main(["attribute", "--data", str(small_world), "--models", "linear,markov", "--by", "buying_role",
+                 "--stages-out", str(stages), "--out", str(out)])
+    assert code == 0
+    result = pd.read_csv(out)
+    assert {"model", "channel", "buying_role", "share"} <= set(result.columns)
+    for _, group in result.groupby("model"):
+        assert abs(group["share"].sum() - 1) < 1e-9
+    assert {"from_stage", "to_stage", "channel"} <= set(pd.read_csv(stages).columns)
+
+
+def test_attribute_compare_abm_writes_side_by_side(small_world, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "credit.csv"
+    assert main(["attribute", "--data", str(small_world), "--models", "markov", "--compare-abm", "--by", "abm_tier",
+                 "--out", str(out)]) == 0
+    cmp = pd.read_csv(tmp_path / "credit_abm_vs_non_abm.csv")
+    assert set(cmp["model"]) == {"markov_order_1"}
+    assert abs(cmp["share_abm"].sum() - 1) < 1e-9 and abs(cmp["share_non_abm"].sum() - 1) < 1e-9
+
+
+def test_by_role_needs_raw_data(tmp_path, capsys):
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_null,total_conversion_value\na,1,0,1\n")
+    assert main(["attribute", "--paths", str(paths), "--by", "buying_role", "--out", str(tmp_path / "o.csv")]) == 2
+    assert "--by buying_role and --stages-out need the touches" in capsys.readouterr().err
