@@ -134,6 +134,7 @@ class ShapleyRate(AttributionModel):
         estimate = self._estimate(prep, conversions, nulls, values)
         return estimate.conversions, estimate.value
 
-    def _fit_prepared(self, prep, channels, conversions, nulls, values):
-        self.std_err_ = self._estimate(prep, conversions, nulls, values).std_err
-        super()._fit_prepared(prep, channels, conversions, nulls, values)
+    def _point_credit(self, prep, conversions, nulls, values):
+        estimate = self._estimate(prep, conversions, nulls, values)
+        self.std_err_ = estimate.std_err
+        return estimate.conversions, estimate.value
