@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,6 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 DataDir = Annotated[Path, typer.Argument(help="Folder with <table>.csv or <table>.parquet files.")]
 MappingOpt = Annotated[
@@ -314,6 +317,121 @@ def features(
     return 0
 
 
+def _weekly(start, end) -> list:
+    import pandas as pd
+
+    return list(pd.date_range(start.normalize(), end.normalize(), freq="7D"))
+
+
+def engagement_schedule(observation_end, first_touch, *, horizon_days: int, test_weeks: int):
+    """Weekly training and backtest as-of dates inside the data window.
+
+    The backtest takes the last ``test_weeks`` weeks whose horizon still ends
+    inside the data; training ends one horizon (plus a week) before the
+    backtest starts, so no training label looks into the backtest period.
+    """
+    import pandas as pd
+
+    horizon = pd.Timedelta(days=horizon_days)
+    test_end = observation_end - horizon
+    test_start = test_end - pd.Timedelta(weeks=test_weeks - 1)
+    fit_end = test_start - horizon - pd.Timedelta(weeks=1)
+    fit_start = first_touch + pd.Timedelta(days=90)  # a quarter of history before the first row
+    return _weekly(fit_start, fit_end), _weekly(test_start, test_end)
+
+
+@app.command()
+def engagement(
+    data: DataDir,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the weights, scores and backtest tables.")],
+    mapping: MappingOpt = None,
+    horizon_days: Annotated[int, typer.Option(min=7, help="Label: an opportunity opens within this many days.")] = 90,
+    target: Annotated[str, typer.Option(help="opportunity_created or closed_won.")] = "opportunity_created",
+    test_weeks: Annotated[int, typer.Option(min=2, help="Weekly as-of dates in the backtest.")] = 13,
+    baseline: Annotated[
+        Optional[Path], typer.Option(help="Hand-set points table (default: configs/baseline_engagement_weights.yaml).")
+    ] = None,
+    challenger: Annotated[bool, typer.Option(help="Also fit the XGBoost challenger.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
+) -> int:
+    """Learn engagement-score signal weights from history and backtest them.
+
+    Trains on weekly as-of dates, backtests on the last weeks whose horizon is
+    observed, next to the hand-set baseline (and the planted truth when the data
+    came from `abm generate`). Writes engagement_signal_weights.csv, the
+    multipliers, account scores as of the last date and the backtest tables.
+
+    Example: [bold]abm engagement data/ --out out/engagement --horizon-days 90[/]
+    """
+    import json
+
+    from models.engagement import (
+        EngagementWeightModel,
+        HandSetBaseline,
+        OracleModel,
+        XGBEngagementModel,
+        backtest,
+    )
+
+    timer = StageTimer()
+    with timer.stage("load and validate"):
+        validated = _load(data, mapping)
+    tables = validated.tables
+    stamps = tables["touchpoints"]["timestamp"]
+    fit_dates, test_dates = engagement_schedule(
+        stamps.max(), stamps.min(), horizon_days=horizon_days, test_weeks=test_weeks
+    )
+    if len(fit_dates) < 8:
+        from features.errors import DataValidationError
+
+        raise DataValidationError(
+            f"{data.name}: only {len(fit_dates)} weekly training dates fit before the backtest; "
+            "the data must span at least about a year (or use a shorter --horizon-days / --test-weeks)"
+        )
+    models = {}
+    with timer.stage(f"fit learned weights on {len(fit_dates)} weekly as-of dates"):
+        models["learned"] = EngagementWeightModel(
+            horizon_days=horizon_days, target=target, random_state=seed
+        ).fit(tables, fit_dates)
+    if challenger:
+        with timer.stage("fit XGBoost challenger"):
+            models["xgboost"] = XGBEngagementModel(
+                horizon_days=horizon_days, target=target, random_state=seed
+            ).fit(tables, fit_dates)
+    with timer.stage("calibrate the hand-set baseline"):
+        models["baseline"] = HandSetBaseline.from_yaml(baseline or CONFIGS / "baseline_engagement_weights.yaml", horizon_days=horizon_days, target=target).fit(
+            tables, fit_dates
+        )
+    truth = data / "ground_truth.json"
+    if truth.exists():
+        with timer.stage("calibrate the oracle (planted weights)"):
+            gt = json.loads(truth.read_text(encoding="utf-8"))
+            models["oracle"] = OracleModel.from_ground_truth(gt, horizon_days=horizon_days, target=target).fit(
+                tables, fit_dates
+            )
+    with timer.stage(f"backtest on {len(test_dates)} weekly as-of dates"):
+        metrics, calibration = backtest(
+            models, tables, test_dates, horizon_days=horizon_days, target=target, return_calibration=True
+        )
+    learned = models["learned"]
+    out.mkdir(parents=True, exist_ok=True)
+    learned.weights_.to_csv(out / "engagement_signal_weights.csv", index=False)
+    for name in ("role_multipliers_", "seniority_multipliers_", "tier_multipliers_"):
+        value = getattr(learned, name, None)
+        if value is not None:
+            frame = value if isinstance(value, pd.DataFrame) else pd.Series(value, name="multiplier").rename_axis("level").reset_index()
+            frame.to_csv(out / f"{name.rstrip('_')}.csv", index=False)
+    learned.score(tables, stamps.max()).to_csv(out / "account_scores.csv", index=False)
+    metrics.to_csv(out / "backtest_metrics.csv", index=False)
+    calibration.to_csv(out / "backtest_calibration.csv", index=False)
+
+    print_frame(learned.weights_.head(20).round(3), title=f"Learned signal points (half-life {learned.half_life_:g} days)")
+    print_frame(metrics.round(4), title="Backtest (out of time)")
+    console.print(timer.table())
+    console.print(f"outputs in {out}/")
+    return 0
+
+
 DEMO_MODELS = ("first_touch", "last_touch", "linear", "position_based", "markov", "shapley")
 
 
@@ -396,6 +514,9 @@ def demo(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``abm`` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # pandera imports pyspark.pandas when pyspark is installed (the spark extra), which warns
+    # about pandas 3 although nothing of pandas-on-Spark is used; keep the terminal clean.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         result = app(args=argv, standalone_mode=False)
     except WorkbenchError as exc:

@@ -122,3 +122,32 @@ def test_by_role_needs_raw_data(tmp_path, capsys):
     paths.write_text("path,total_conversions,total_null,total_conversion_value\na,1,0,1\n")
     assert main(["attribute", "--paths", str(paths), "--by", "buying_role", "--out", str(tmp_path / "o.csv")]) == 2
     assert "--by buying_role and --stages-out need the touches" in capsys.readouterr().err
+
+
+def test_engagement_command_writes_weights_and_backtest(tmp_path, capsys):
+    import pandas as pd
+
+    from features.synthetic import generate_dataset, write_dataset
+
+    data = tmp_path / "data"
+    write_dataset(generate_dataset(400, seed=5), data)
+    out = tmp_path / "eng"
+    assert main(["engagement", str(data), "--out", str(out), "--no-challenger", "--test-weeks", "8"]) == 0
+    weights = pd.read_csv(out / "engagement_signal_weights.csv")
+    assert {"signal", "points"} <= set(weights.columns) and weights["points"].max() == 100
+    metrics = pd.read_csv(out / "backtest_metrics.csv").set_index("model")
+    assert {"learned", "baseline", "oracle"} <= set(metrics.index)
+    assert (metrics["auc"] > 0.5).all()
+    scores = pd.read_csv(out / "account_scores.csv")
+    assert scores["score"].between(0, 100).all() and len(scores) == 400
+
+
+def test_engagement_schedule_keeps_training_labels_out_of_the_backtest():
+    import pandas as pd
+
+    from experiments.cli import engagement_schedule
+
+    fit, test = engagement_schedule(pd.Timestamp("2025-12-31", tz="UTC"), pd.Timestamp("2024-01-01", tz="UTC"),
+                                    horizon_days=90, test_weeks=13)
+    assert len(test) == 13 and test[-1] + pd.Timedelta(days=90) <= pd.Timestamp("2025-12-31", tz="UTC")
+    assert fit[-1] + pd.Timedelta(days=90) < test[0]
