@@ -151,3 +151,18 @@ def test_engagement_schedule_keeps_training_labels_out_of_the_backtest():
                                     horizon_days=90, test_weeks=13)
     assert len(test) == 13 and test[-1] + pd.Timedelta(days=90) <= pd.Timestamp("2025-12-31", tz="UTC")
     assert fit[-1] + pd.Timedelta(days=90) < test[0]
+
+
+def test_clv_command_writes_holdout_metrics_and_abm_effects(tmp_path):
+    import pandas as pd
+
+    from features.synthetic import generate_dataset, write_dataset
+
+    data = tmp_path / "data"
+    write_dataset(generate_dataset(1000, seed=2), data)
+    out = tmp_path / "clv"
+    assert main(["clv", str(data), "--out", str(out), "--n-boot", "20"]) == 0
+    metrics = pd.read_csv(out / "clv_holdout_metrics.csv")
+    assert "XGBoost" in set(metrics["model"]) and metrics["top_decile_capture"].between(0, 1).all()
+    effects = pd.read_csv(out / "abm_clv_effects.csv")
+    assert {"naive", "adjusted"} <= set(effects["estimator"])
