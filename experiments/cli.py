@@ -242,6 +242,8 @@ def attribute(
     missing = [c for c in breakdowns if c not in table.columns]
     if missing:
         raise ConfigError(f"--by {missing[0]!r}: not a column of the path table ({', '.join(map(str, table.columns))})")
+    if order != "auto" and not order.isdigit():
+        raise ConfigError(f"--order {order!r}: expected 1, 2, 3, 4 or auto")
     markov_order: int | str = order if order == "auto" else int(order)
     estimators = []
     for name in _parse_list(models):
