@@ -12,6 +12,9 @@ The generative model, top to bottom (details in each private module):
    signal (18 signals over 14 channels) driven by size, fit, committee size,
    an account random effect, in-market bursts, seasonality and the tier's
    touch-rate multiplier; contacts, campaigns, assets and costs per touch.
+   Opt-in worlds (``world=``) change the burst response per signal, add
+   noise touches unrelated to buying state, or plant other signal weights
+   (``_params.WORLDS``); the default world is unchanged.
 4. **Opportunities** (``_pipeline``): discrete-time weekly hazard
 
    .. math::
@@ -56,7 +59,9 @@ from __future__ import annotations
 
 import logging
 import time as _time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +78,7 @@ from ._touches import (
     DEAL_PHASE_SIGNALS,
     Calendar,
     TouchStream,
+    World,
     abm_touch_multipliers,
     campaign_channels,
     deal_phase_touches,
@@ -134,10 +140,12 @@ def _iso(sec: int) -> str:
 
 
 def _pipeline_inputs(
-    acc: Accounts, tier: np.ndarray, touches: TouchStream, abm: bool
+    acc: Accounts, tier: np.ndarray, touches: TouchStream, abm: bool,
+    signal_weights: dict[str, float] | None = None,
+    intercept: float = P.HAZARD["intercept"],
 ) -> PipelineInputs:
     create = (
-        P.HAZARD["intercept"] + P.HAZARD["size"] * acc.size + P.HAZARD["fit"] * acc.fit
+        intercept + P.HAZARD["size"] * acc.size + P.HAZARD["fit"] * acc.fit
         + _tier_param("creation_log_odds")[tier]
     )
     win = (
@@ -147,7 +155,8 @@ def _pipeline_inputs(
     cycle = P.CYCLE_MEDIAN_DAYS * np.exp(P.CYCLE_SIZE * acc.size) * _tier_param(
         "cycle_length_multiplier"
     )[tier]
-    w = np.array([P.SIGNAL_WEIGHTS[s] for s in P.SIGNAL_NAMES])
+    weights = P.SIGNAL_WEIGHTS if signal_weights is None else signal_weights
+    w = np.array([weights[s] for s in P.SIGNAL_NAMES])
     if abm:
         assert touches.x is not None and touches.y is not None
         y_total = touches.y.sum(axis=0, dtype=np.float32)
@@ -329,12 +338,66 @@ def _abm_comparison(
     return naive, true
 
 
+def _resolve_world(world: Any) -> World | None:
+    """``None`` for the default world, else the resolved :class:`World`.
+
+    ``world`` is a name of ``_params.WORLDS`` or a mapping of overrides with
+    keys among ``signal_weights``, ``burst_gains`` (each a partial
+    signal -> value mapping), ``noise_touches`` (signal -> (base rate,
+    committee exponent, sd of the log level, anonymous share)), ``bursts``
+    ((start probability, decay, jump) of the in-market process) and
+    ``hazard_intercept``.
+    """
+    if isinstance(world, str):
+        if world not in P.WORLDS:
+            raise ConfigError(
+                f"unknown world {world!r}; use one of {', '.join(P.WORLDS)} "
+                f"or a mapping of overrides ({', '.join(P.WORLD_KEYS)})"
+            )
+        if world == "default":
+            return None
+        name, over = world, P.WORLDS[world]
+    elif isinstance(world, Mapping):
+        name, over = "custom", world
+    else:
+        raise ConfigError(
+            f"world must be a name ({', '.join(P.WORLDS)}) or a mapping of overrides, "
+            f"got {type(world).__name__}"
+        )
+    extra = sorted(set(over) - set(P.WORLD_KEYS))
+    if extra:
+        raise ConfigError(f"world overrides {extra} are unknown; expected {list(P.WORLD_KEYS)}")
+    weights = {**P.SIGNAL_WEIGHTS, **dict(over.get("signal_weights", {}))}
+    gains = {**P.BURST_GAINS, **dict(over.get("burst_gains", {}))}
+    noise = {k: tuple(float(x) for x in v) for k, v in dict(over.get("noise_touches", {})).items()}
+    for what, table in (("signal_weights", weights), ("burst_gains", gains), ("noise_touches", noise)):
+        unknown = sorted(set(table) - set(P.SIGNALS))
+        if unknown:
+            raise ConfigError(f"world {what} names unknown signals {unknown}")
+    bad = [k for k, v in noise.items() if len(v) != 4 or v[0] <= 0 or v[2] < 0 or not 0 <= v[3] <= 1]
+    if bad:
+        raise ConfigError(
+            f"world noise_touches for {bad} must be (base rate > 0, committee exponent, "
+            f"sd >= 0, anonymous share in [0, 1])"
+        )
+    bursts = tuple(float(x) for x in over.get(
+        "bursts", (P.BURST_START, P.BURST_DECAY, P.BURST_JUMP)))
+    if len(bursts) != 3 or not (0 <= bursts[0] <= 1 and 0 <= bursts[1] < 1):
+        raise ConfigError(
+            f"world bursts must be (start probability in [0, 1], decay in [0, 1), jump), "
+            f"got {bursts}"
+        )
+    intercept = float(over.get("hazard_intercept", P.HAZARD["intercept"]))
+    return World(name, weights, gains, noise, bursts, intercept)
+
+
 def generate_dataset(
     n_accounts: int = 2000,
     *,
     seed: int = 0,
     start: str = "2024-01-01",
     end: str = "2025-12-31",
+    world: str | Mapping[str, Any] = "default",
 ) -> SyntheticDataset:
     """Generate a realistic synthetic ABM data set with planted ground truth.
 
@@ -348,6 +411,15 @@ def generate_dataset(
     start, end : str
         The window, ISO 8601 dates or timestamps (UTC). Every timestamp of every
         table lies in ``[start, end]``.
+    world : str or mapping, default "default"
+        ``"default"`` (the world documented above; identical output to
+        generator versions without this option), ``"noisy_volume"``
+        (non-human / list-driven email opens, web visits and display clicks,
+        and in-market bursts that lift high-intent signals far more than
+        low-intent ones), ``"research_weights"`` (planted weights that depart
+        from points-table folklore) or ``"noisy_research"`` (both); or a
+        mapping of overrides (see ``_params.WORLDS``). A non-default world is
+        recorded in ``ground_truth["world"]``.
 
     Returns
     -------
@@ -371,16 +443,20 @@ def generate_dataset(
     cal = _calendar(start, end)
     t0 = _time.perf_counter()
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(8)]
-    rng_acc, rng_con, rng_touch, rng_draw, rng_deal, rng_phase, rng_contract, _ = streams
+    rng_acc, rng_con, rng_touch, rng_draw, rng_deal, rng_phase, rng_contract, rng_world = streams
+    wld = _resolve_world(world)
+    weights = P.SIGNAL_WEIGHTS if wld is None else wld.signal_weights
+    intercept = P.HAZARD["intercept"] if wld is None else wld.hazard_intercept
 
     acc = simulate_accounts(n_accounts, rng_acc)
     con = simulate_contacts(acc, rng_con)
-    touches = simulate_touches(acc, con, cal, rng_touch)
+    touches = simulate_touches(acc, con, cal, rng_touch, world=wld, world_rng=rng_world)
     logger.info("simulated %d marketing touches in %.1fs", len(touches), _time.perf_counter() - t0)
 
     # --- pipeline: factual run, channel removals, ABM off (common random numbers)
     draws = draw_uniforms(cal.n_weeks, acc.n, rng_draw)
-    inputs = _pipeline_inputs(acc, acc.tier, touches, abm=True)
+    inputs = _pipeline_inputs(acc, acc.tier, touches, abm=True, signal_weights=weights,
+                              intercept=intercept)
     channel_signals = np.zeros((len(P.SIGNAL_NAMES), len(P.CHANNEL_NAMES)))
     for s, name in enumerate(P.SIGNAL_NAMES):
         channel_signals[s, P.CHANNEL_NAMES.index(P.SIGNALS[name][0])] = 1.0
@@ -407,7 +483,11 @@ def generate_dataset(
         }
     del inputs
     no_abm_tier = np.full(acc.n, TIER_NONE, dtype=np.int16)
-    no_abm = run_pipeline(_pipeline_inputs(acc, no_abm_tier, touches, abm=False), draws, cal)
+    no_abm = run_pipeline(
+        _pipeline_inputs(acc, no_abm_tier, touches, abm=False, signal_weights=weights,
+                         intercept=intercept),
+        draws, cal,
+    )
     touches.x = touches.x_no_abm = touches.y = touches.y_no_abm = None
     del draws
     logger.info(
@@ -526,6 +606,25 @@ def generate_dataset(
         n_accounts, seed, cal, base, removal, lost, lost_w, tot, tot_w, naive, true,
         {k: int(len(v)) for k, v in tables.items()}, n_marketing,
     )
+    if wld is not None:
+        ground_truth["signal_weights"] = dict(wld.signal_weights)
+        ground_truth["hazard"]["intercept"] = wld.hazard_intercept
+        ground_truth["parameters"]["world"] = wld.name
+        ground_truth["world"] = {
+            "name": wld.name,
+            "signal_weights": dict(wld.signal_weights),
+            "burst_gains": dict(wld.burst_gains),
+            "bursts": dict(zip(("start_probability", "decay", "jump"), wld.bursts)),
+            "hazard_intercept": wld.hazard_intercept,
+            "noise_touches": {
+                k: dict(zip(("base_weekly_rate", "committee_exponent", "log_level_sd",
+                             "anonymous_share"), v))
+                for k, v in wld.noise_touches.items()
+            },
+            "note": "noise touches are recorded like any touch of their signal and enter "
+                    "the exposure E with the signal's planted weight; their rate has no "
+                    "size, fit, account-effect or burst term",
+        }
     logger.info("generated %d accounts, %d touchpoints in %.1fs",
                 acc.n, len(tables["touchpoints"]), _time.perf_counter() - t0)
     return SyntheticDataset(tables=tables, ground_truth=ground_truth)

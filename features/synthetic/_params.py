@@ -417,3 +417,101 @@ assert tuple(ROLE_SHARES) == BUYING_ROLES and tuple(ROLE_MULTIPLIERS) == BUYING_
 assert tuple(SENIORITY_MULTIPLIERS) == SENIORITIES
 assert set(SIGNAL_WEIGHTS) == set(SIGNALS)
 assert set(COST_PER_TOUCH) == set(CHANNEL_NAMES)
+
+# ----------------------------------------------------------------------------
+# Generator worlds: named, opt-in departures from the world above
+# (``generate_dataset(world=...)``). ``"default"`` changes nothing: same draws,
+# same bytes. The others exist to study when the *type* of a signal matters
+# for ranking accounts (see benchmarks/RESULTS.md, "Generator worlds and the
+# hand-set baseline").
+# ----------------------------------------------------------------------------
+
+#: response of each signal's touch rate to the in-market burst: rate *= exp(gain_s * b_it)
+BURST_GAINS: dict[str, float] = {
+    s: (INTENT_BURST_GAIN if s == "intent_surge" else 1.0) for s in SIGNALS
+}
+
+#: "intent-led" bursts: an account that enters a buying cycle researches prices,
+#: asks for demos and meetings and shows up in third-party intent data, while
+#: its newsletter opens, display clicks and social likes barely move.
+BURST_GAINS_INTENT_LED: dict[str, float] = {
+    "web_visit": 0.5,
+    "pricing_page_visit": 2.0,
+    "content_download": 0.8,
+    "webinar_register": 0.5,
+    "webinar_attend": 0.5,
+    "event_attend": 0.3,
+    "email_open": 0.0,
+    "email_click": 0.3,
+    "paid_social_click": 0.2,
+    "display_click": 0.0,
+    "linkedin_engagement": 0.3,
+    "sales_meeting": 1.6,
+    "demo_request": 2.2,
+    "demo_attend": 1.8,
+    "workshop_attend": 1.2,
+    "intent_surge": 2.0,
+    "direct_mail_response": 0.3,
+    "paid_search_click": 1.2,
+}
+
+#: extra, non-human or list-driven touches of high-volume signals, recorded like
+#: any other touch of the signal but unrelated to the account's buying state:
+#: signal -> (base weekly rate for a reference account, committee exponent,
+#: sd of the account's log level v_is ~ N(-sd^2/2, sd), anonymous share).
+#: rate = base * (n_i / 10)^kappa * exp(v_is) * seasonality * ABM multiplier;
+#: no size, fit, u_i or burst term. email_open: newsletter list size and
+#: machine opens (privacy-proxy image prefetch records an open whether or not
+#: the mail was read); web_visit: crawlers, monitors and security scanners
+#: resolved to the account by reverse IP; display_click: bot and accidental clicks.
+#: At these rates ~87% of email opens and ~86% of web visits are noise
+#: (~2,500 touches per account over two years, against ~510); measured
+#: effect on the hand-set baseline: benchmarks/RESULTS.md.
+NOISE_TOUCHES: dict[str, tuple[float, float, float, float]] = {
+    "email_open": (10.0, 1.0, 1.0, 0.0),
+    "web_visit": (6.0, 0.0, 1.5, 1.0),
+    "display_click": (1.2, 0.0, 1.2, 1.0),
+}
+
+#: planted weights that depart from points-table folklore where B2B research
+#: does: registrations and event/webinar attendance and gated downloads are
+#: weaker buying signals than assumed, pricing-page research and third-party
+#: intent surges stronger; sales-adjacent actions stay the strongest.
+RESEARCH_SIGNAL_WEIGHTS: dict[str, float] = {
+    "web_visit": 0.04,
+    "pricing_page_visit": 0.60,
+    "content_download": 0.06,
+    "webinar_register": 0.02,
+    "webinar_attend": 0.10,
+    "event_attend": 0.12,
+    "email_open": 0.01,
+    "email_click": 0.08,
+    "paid_social_click": 0.04,
+    "display_click": 0.01,
+    "linkedin_engagement": 0.05,
+    "sales_meeting": 0.55,
+    "demo_request": 0.90,
+    "demo_attend": 0.60,
+    "workshop_attend": 0.40,
+    "intent_surge": 0.55,
+    "direct_mail_response": 0.12,
+    "paid_search_click": 0.20,
+}
+
+#: world name -> overrides of {"signal_weights", "burst_gains", "noise_touches"}
+WORLDS: dict[str, dict[str, dict]] = {
+    "default": {},
+    "noisy_volume": {"noise_touches": NOISE_TOUCHES, "burst_gains": BURST_GAINS_INTENT_LED},
+    "research_weights": {"signal_weights": RESEARCH_SIGNAL_WEIGHTS},
+    "noisy_research": {
+        "noise_touches": NOISE_TOUCHES,
+        "burst_gains": BURST_GAINS_INTENT_LED,
+        "signal_weights": RESEARCH_SIGNAL_WEIGHTS,
+    },
+}
+WORLD_KEYS: tuple[str, ...] = (
+    "signal_weights", "burst_gains", "noise_touches", "bursts", "hazard_intercept",
+)
+
+assert set(BURST_GAINS) == set(BURST_GAINS_INTENT_LED) == set(RESEARCH_SIGNAL_WEIGHTS) == set(SIGNALS)
+assert set(NOISE_TOUCHES) <= set(SIGNALS)

@@ -31,6 +31,26 @@ Sufficient statistics for the hazard
     role x seniority multiplier, 1 for anonymous touches), and per channel the
     count of known-role touches ``Y[c, t, i, r]`` (for committee coverage).
 
+Opt-in worlds (``generate_dataset(world=...)``, ``_params.WORLDS``)
+    The default world is the process above, drawn exactly as before. A
+    :class:`World` may set a per-signal burst gain ``g_s`` (``exp(g_s b_it)``;
+    "intent-led": pricing page, demos, meetings and intent react strongly,
+    email opens and display clicks not at all), the burst process
+    ``(start, decay, jump)``, and *noise touches*: for the signals of
+    ``noise_touches`` an extra Poisson stream with rate
+
+    .. math::
+
+        \\nu_{ist} = r^{noise}_s (n_i / 10)^{\\kappa^{noise}_s} f_t q_t
+            e^{v_{is}} m_{tier(i), c(s)}, \\qquad
+        v_{is} \\sim N(-\\sigma_s^2 / 2, \\sigma_s),
+
+    with no size, fit, ``u_i`` or burst term (newsletter list size and
+    machine opens, bots, scanner clicks), anonymous with its own share, drawn
+    from a separate random stream. Noise touches are recorded like any other
+    touch of their signal and enter ``X`` (so the planted weights stay the
+    truth of the observed data).
+
 Deal-phase touches (after the hazard)
     While an opportunity is open its account receives sales touches
     (meetings, demos, workshops, email clicks, pricing-page visits) at
@@ -47,7 +67,7 @@ import numpy as np
 from . import _params as P
 from ._world import Accounts, Contacts, pick_contacts
 
-__all__ = ["Calendar", "TouchStream", "simulate_touches", "deal_phase_touches"]
+__all__ = ["Calendar", "TouchStream", "World", "simulate_touches", "deal_phase_touches"]
 
 DAY = 86_400
 WEEK = 7 * DAY
@@ -222,10 +242,33 @@ def _decorate(
     return contact, campaign, asset, cost
 
 
+@dataclass(frozen=True)
+class World:
+    """Resolved opt-in departures from the default world (see ``_params.WORLDS``)."""
+
+    name: str
+    signal_weights: dict[str, float]
+    burst_gains: dict[str, float]
+    noise_touches: dict[str, tuple[float, float, float, float]]
+    bursts: tuple[float, float, float]  # (start probability, decay, jump)
+    hazard_intercept: float
+
+
 def simulate_touches(
-    accounts: Accounts, contacts: Contacts, cal: Calendar, rng: np.random.Generator
+    accounts: Accounts,
+    contacts: Contacts,
+    cal: Calendar,
+    rng: np.random.Generator,
+    *,
+    world: World | None = None,
+    world_rng: np.random.Generator | None = None,
 ) -> TouchStream:
-    """Marketing touch streams for every account, signal and week (see module doc)."""
+    """Marketing touch streams for every account, signal and week (see module doc).
+
+    ``world=None`` is the default world (and draws exactly what it always
+    drew); a :class:`World` sets per-signal burst gains and adds the noise
+    touches of ``world.noise_touches``, drawn from ``world_rng``.
+    """
     n, w = accounts.n, cal.n_weeks
     n_sig, n_chan = len(P.SIGNAL_NAMES), len(P.CHANNEL_NAMES)
     n_roles = len(P.COVERAGE_ROLES)
@@ -237,11 +280,15 @@ def simulate_touches(
     u_i = sd * rng.standard_normal(n) - sd * sd / 2
     account_log_rate = P.RATE_SIZE * accounts.size + P.RATE_FIT * accounts.fit + u_i
 
-    starts = rng.random((n, w)) < P.BURST_START
+    if world is None:
+        b_start, b_decay, b_jump = P.BURST_START, P.BURST_DECAY, P.BURST_JUMP
+    else:
+        b_start, b_decay, b_jump = world.bursts
+    starts = rng.random((n, w)) < b_start
     burst = np.empty((n, w), dtype=np.float64)
     level = np.zeros(n)
     for t in range(w):
-        level = P.BURST_DECAY * level + P.BURST_JUMP * starts[:, t]
+        level = b_decay * level + b_jump * starts[:, t]
         burst[:, t] = level
     del starts
     log_week = np.log(cal.seasonality() * cal.week_fraction)
@@ -258,14 +305,11 @@ def simulate_touches(
     )
 
     parts: list[tuple[np.ndarray, ...]] = []
-    for s, name in enumerate(P.SIGNAL_NAMES):
-        chan = int(meta["channel"][s])
-        rate, kappa = P.BASE_RATE_SCALE * P.SIGNALS[name][1], P.SIGNALS[name][2]
-        gain = P.INTENT_BURST_GAIN if name == "intent_surge" else 1.0
-        log_i = np.log(rate) + kappa * np.log(committee / P.REFERENCE_COMMITTEE)
-        log_i = log_i + account_log_rate + np.log(abm_mult[:, chan])
-        lam = np.exp(log_i[:, None] + log_week[None, :] + gain * burst)
-        counts = rng.poisson(lam).ravel()
+
+    def emit(lam: np.ndarray, s: int, r: np.random.Generator, m: dict, first: bool) -> None:
+        """Draw one Poisson stream of signal ``s`` and add it to the statistics."""
+        chan = int(m["channel"][s])
+        counts = r.poisson(lam).ravel()
         del lam
         cells = np.flatnonzero(counts)
         cell = np.repeat(cells, counts[cells])
@@ -273,17 +317,24 @@ def simulate_touches(
         acct = (cell // w).astype(np.int32)
         week = (cell % w).astype(np.int32)
         del cell
-        time = _times_in_weeks(rng, week, cal)
-        contact, campaign, asset, cost = _decorate(rng, acct, time, s, contacts, cal, meta)
-        keep_no_abm = rng.random(len(acct)) * abm_mult[acct, chan] < 1.0
+        time = _times_in_weeks(r, week, cal)
+        contact, campaign, asset, cost = _decorate(r, acct, time, s, contacts, cal, m)
+        keep_no_abm = r.random(len(acct)) * abm_mult[acct, chan] < 1.0
 
         known = contact >= 0
         mult = np.where(known, contacts.multiplier[np.maximum(contact, 0)], P.ANONYMOUS_MULTIPLIER)
         flat = week.astype(np.int64) * n + acct
-        x[:, :, s] = np.bincount(flat, weights=mult, minlength=w * n).reshape(w, n)
-        x_no[:, :, s] = np.bincount(
+        xs = np.bincount(flat, weights=mult, minlength=w * n).reshape(w, n)
+        xs_no = np.bincount(
             flat[keep_no_abm], weights=mult[keep_no_abm], minlength=w * n
         ).reshape(w, n)
+        if first:
+            x[:, :, s] = xs
+            x_no[:, :, s] = xs_no
+        else:
+            x[:, :, s] += xs
+            x_no[:, :, s] += xs_no
+        del xs, xs_no
         role_slot = slot[contacts.role[np.maximum(contact, 0)]]
         has_slot = known & (role_slot >= 0)
         rflat = flat * n_roles + role_slot
@@ -295,6 +346,31 @@ def simulate_touches(
         parts.append(
             (acct, contact, time, np.full(len(acct), s, np.int16), campaign, asset, cost)
         )
+
+    for s, name in enumerate(P.SIGNAL_NAMES):
+        chan = int(meta["channel"][s])
+        rate, kappa = P.BASE_RATE_SCALE * P.SIGNALS[name][1], P.SIGNALS[name][2]
+        if world is None:
+            gain = P.INTENT_BURST_GAIN if name == "intent_surge" else 1.0
+        else:
+            gain = float(world.burst_gains[name])
+        log_i = np.log(rate) + kappa * np.log(committee / P.REFERENCE_COMMITTEE)
+        log_i = log_i + account_log_rate + np.log(abm_mult[:, chan])
+        lam = np.exp(log_i[:, None] + log_week[None, :] + gain * burst)
+        emit(lam, s, rng, meta, True)
+        if world is not None and name in world.noise_touches:
+            # non-human / list-driven touches: own account level, no buying state
+            assert world_rng is not None
+            base, k_noise, sd_noise, anon = world.noise_touches[name]
+            v = sd_noise * world_rng.standard_normal(n) - sd_noise * sd_noise / 2
+            log_v = (
+                np.log(P.BASE_RATE_SCALE * base)
+                + k_noise * np.log(committee / P.REFERENCE_COMMITTEE)
+                + v + np.log(abm_mult[:, chan])
+            )
+            m_noise = dict(meta, anonymous=meta["anonymous"].copy())
+            m_noise["anonymous"][s] = anon
+            emit(np.exp(log_v[:, None] + log_week[None, :]), s, world_rng, m_noise, False)
     del burst
     cols = [np.concatenate([p[k] for p in parts]) for k in range(7)]
     return TouchStream(*cols, x=x, x_no_abm=x_no, y=y, y_no_abm=y_no)

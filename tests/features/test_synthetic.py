@@ -366,3 +366,36 @@ def test_a_short_custom_window_still_respects_every_contract():
             if kind == "datetime":
                 s = ds.tables[name][col].dropna()
                 assert ((s >= lo) & (s <= hi)).all(), (name, col)
+
+
+# ---- opt-in generator worlds (the default world is unchanged) ----------------
+
+
+def test_noisy_world_adds_low_intent_volume_and_records_it():
+    from features.synthetic import generate_dataset
+
+    default = generate_dataset(120, seed=4)
+    noisy = generate_dataset(120, seed=4, world="noisy_research")
+    count = lambda ds, s: int((ds.tables["touchpoints"]["signal"] == s).sum())  # noqa: E731
+    assert count(noisy, "email_open") > 1.5 * count(default, "email_open")
+    assert "world" in noisy.ground_truth and "world" not in default.ground_truth
+    assert noisy.ground_truth["signal_weights"] != default.ground_truth["signal_weights"]
+
+
+def test_default_world_by_name_is_the_default():
+    from features.synthetic import generate_dataset
+
+    a = generate_dataset(80, seed=9)
+    b = generate_dataset(80, seed=9, world="default")
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
+
+
+def test_unknown_world_is_refused_with_the_list():
+    from features.errors import ConfigError
+    from features.synthetic import generate_dataset
+
+    with pytest.raises(ConfigError, match="unknown world 'mars'; use one of default"):
+        generate_dataset(50, seed=0, world="mars")
+    with pytest.raises(ConfigError, match="world overrides .* are unknown"):
+        generate_dataset(50, seed=0, world={"gravity": 1})
