@@ -21,7 +21,7 @@ accounts  touches     dates  rows out   build_signal_panel (median)   peak RSS
 20,000    10,000,000  52     1,040,000  10 s (quiet) / 20 s (busy)    3.1 GiB
 ========  ==========  =====  =========  ============================  ==========
 
-"busy" = load average ~5 from other engineers' jobs. Of the ~10 s, about 7 s
+"busy" = load average ~5 from other jobs. Of the ~10 s, about 7 s
 is encoding the inputs (hashing 4 x 10M strings ~2.7 s, sorting by time
 ~1.7 s, skipped when already sorted) and ~3 s the rolling computation and the
 1.04M x 100 output (800 MiB). Peak RSS includes the input tables (1.5 GiB).
