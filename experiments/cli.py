@@ -170,6 +170,15 @@ DEFAULT_MODELS = "first_touch,last_touch,linear,position_based,time_decay,markov
 ROLE_BREAKDOWN = "buying_role"
 
 
+def _fit_on_journeys(estimator, journeys, tables):
+    """Fit a time-aware or milestone model on the journey touch table."""
+    if estimator.name in ("w_shaped", "full_path"):
+        return estimator.fit_journeys(journeys.touches, tables["opportunities"])
+    if estimator.name.startswith("data_driven"):
+        return estimator.fit_journeys(journeys.touches, observation_end=journeys.stats.observation_end)
+    return estimator.fit_journeys(journeys.touches)
+
+
 @app.command()
 def attribute(
     out: Annotated[Path, typer.Option("--out", "-o", help="Result table CSV or Parquet (long format).")],
@@ -197,19 +206,26 @@ def attribute(
     stages_out: Annotated[
         Optional[Path], typer.Option(help="With --data: credit of each funnel stage move to the touches before it.")
     ] = None,
+    use_journeys: Annotated[
+        bool,
+        typer.Option(help="With --data: fit time-aware models on the journey table (time_decay in days, data-driven with recency)."),
+    ] = False,
 ) -> int:
     """Credit conversions and value to channels with several models at once.
 
     --by takes path-table breakdown columns (segment, region, business_unit,
     abm_tier) and, with --data, buying_role (credit per channel and role of the
-    committee member touched).
+    committee member touched). The milestone models w_shaped and full_path need
+    --data (they read lead and opportunity milestones from the journeys).
+
+    Example: [bold]abm attribute --data data/ --models w_shaped,time_decay,data_driven --use-journeys --out credit.csv[/]
 
     Example: [bold]abm attribute --paths paths.csv --models linear,markov,shapley --order 2 --ci 0.95 --out credit.csv[/]
 
     Example: [bold]abm attribute --data data/ --by abm_tier --models markov,shapley_rate --out credit.csv[/]
     """
     from attribution import attribute as run_attribution
-    from attribution import attribute_by_role, attribute_by_stage, make_model
+    from attribution import JOURNEY_MODELS, attribute_by_role, attribute_by_stage, make_model
     from attribution import compare_abm as run_compare_abm
     from features.errors import ConfigError
     from features.loading import read_table_file
@@ -254,12 +270,25 @@ def attribute(
     columns = dict(
         path_col=path_col, conv_col=conv_col, null_col=null_col or None, value_col=value_col or None, sep=sep
     )
+    journey_fitted = [e for e in estimators if e.name in JOURNEY_MODELS or (use_journeys and hasattr(e, "fit_journeys"))]
+    if journey_fitted and data is None:
+        raise ConfigError(
+            f"{journey_fitted[0].name} on journeys needs the touches: use --data DIR instead of --paths"
+        )
+    if journey_fitted and (breakdowns or by_role):
+        raise ConfigError(f"{journey_fitted[0].name} on journeys does not support --by; run it without --by")
     label = f"fit {len(estimators)} models" + (f" with {n_boot} bootstrap replicates" if ci else "")
     with timer.stage(label + (" per buying role" if by_role else "")):
         if by_role:
             result = pd.concat([attribute_by_role(journeys.touches, est) for est in estimators], ignore_index=True)
         else:
-            result = run_attribution(table, estimators, by=list(breakdowns) or None, **columns)
+            frames = []
+            path_models = [e for e in estimators if e not in journey_fitted]
+            if path_models:
+                frames.append(run_attribution(table, path_models, by=list(breakdowns) or None, **columns))
+            for est in journey_fitted:
+                frames.append(_fit_on_journeys(est, journeys, validated.tables).result_)
+            result = pd.concat(frames, ignore_index=True)
     _write_frame(result, out)
     if compare_abm:
         if "abm_tier" not in table.columns:

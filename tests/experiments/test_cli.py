@@ -166,3 +166,22 @@ def test_clv_command_writes_holdout_metrics_and_abm_effects(tmp_path):
     assert "XGBoost" in set(metrics["model"]) and metrics["top_decile_capture"].between(0, 1).all()
     effects = pd.read_csv(out / "abm_clv_effects.csv")
     assert {"naive", "adjusted"} <= set(effects["estimator"])
+
+
+def test_journey_models_from_raw_data(small_world, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "j.csv"
+    assert main(["attribute", "--data", str(small_world), "--models", "w_shaped,time_decay,linear",
+                 "--use-journeys", "--out", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert set(result["model"]) == {"w_shaped", "time_decay", "linear"}
+    for _, group in result.groupby("model"):
+        assert abs(group["share"].sum() - 1) < 1e-9
+
+
+def test_journey_models_need_raw_data(tmp_path, capsys):
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_null,total_conversion_value\na,1,0,1\n")
+    assert main(["attribute", "--paths", str(paths), "--models", "w_shaped", "--out", str(tmp_path / "o.csv")]) == 2
+    assert "w_shaped on journeys needs the touches" in capsys.readouterr().err
