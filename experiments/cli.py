@@ -26,7 +26,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="abm",
-    help="ABM attribution workbench: validate exports, build journeys, attribute, model and report.",
+    help="ABM attribution workbench: validate exports, build journeys, attribute, score engagement and project CLV. Example: abm demo",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
