@@ -65,23 +65,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution._base import AttributionModel
+from attribution._encoding import require_columns
 from attribution._registry import make_model
 from features.errors import ConfigError, DataValidationError, SchemaError
 
 __all__ = ["paths_from_touches", "touch_roles", "attribute_by_role", "attribute_by_stage", "compare_abm"]
 
 _SEP = " > "
-
-
-def _require(frame: Any, table: str, columns: Sequence[str], who: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(f"{who}: expected a pandas DataFrame {table} table, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"{who}: {table} table has no column {', '.join(map(repr, missing))} "
-            f"(columns: {', '.join(map(str, frame.columns))})"
-        )
 
 
 def _model(model: str | AttributionModel) -> AttributionModel:
@@ -130,7 +120,7 @@ def paths_from_touches(
     DataFrame ``path``, ``total_conversions``, ``total_null``,
     ``total_conversion_value``, one row per distinct path (sorted by path).
     """
-    _require(touches, "touches", [journey_col, order_col, channel_col, converted_col, value_col], "paths_from_touches")
+    require_columns(touches, "touches", [journey_col, order_col, channel_col, converted_col, value_col], "paths_from_touches")
     if len(touches) == 0:
         raise DataValidationError("paths_from_touches: the touch table is empty")
     labels = touches[channel_col] if tokens is None else pd.Series(np.asarray(tokens, dtype=object), index=touches.index)
@@ -180,7 +170,7 @@ def attribute_by_role(
     who = "attribute_by_role"
     if method not in ("split", "tokens"):
         raise ConfigError(f"{who}: method={method!r} must be 'split' or 'tokens'")
-    _require(touches, "touches", [role_col, contact_col, journey_col, order_col, channel_col, converted_col,
+    require_columns(touches, "touches", [role_col, contact_col, journey_col, order_col, channel_col, converted_col,
                                   value_col], who)
     if len(touches) == 0:
         raise DataValidationError(f"{who}: the touch table is empty; nothing to attribute")
@@ -274,14 +264,14 @@ def attribute_by_stage(
     who = "attribute_by_stage"
     if rule not in ("linear", "last_touch"):
         raise ConfigError(f"{who}: rule={rule!r} must be 'linear' or 'last_touch'")
-    _require(touchpoints, "touchpoints", ["account_id", "timestamp", "channel"], who)
-    _require(opportunities, "opportunities", ["opportunity_id", "account_id", "amount"], who)
-    _require(opportunity_stages, "opportunity_stages", ["opportunity_id", "stage", "entered_at"], who)
+    require_columns(touchpoints, "touchpoints", ["account_id", "timestamp", "channel"], who)
+    require_columns(opportunities, "opportunities", ["opportunity_id", "account_id", "amount"], who)
+    require_columns(opportunity_stages, "opportunity_stages", ["opportunity_id", "stage", "entered_at"], who)
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
     if keys:
         if accounts is None:
             raise SchemaError(f"{who}: by={keys!r} needs the accounts table; pass accounts=...")
-        _require(accounts, "accounts", ["account_id", *keys], who)
+        require_columns(accounts, "accounts", ["account_id", *keys], who)
 
     st = opportunity_stages.merge(opportunities[["opportunity_id", "account_id", "amount"]], on="opportunity_id",
                                   how="inner")
@@ -377,7 +367,7 @@ def compare_abm(
     ``value_non_abm``; attribute ``attrs["model"]``.
     """
     who = "compare_abm"
-    _require(paths, "path", [tier_col], who)
+    require_columns(paths, "path", [tier_col], who)
     is_abm = ~(paths[tier_col].isin(list(non_abm)) | paths[tier_col].isna())
     sides = {}
     for side, part in (("abm", paths[is_abm.to_numpy()]), ("non_abm", paths[~is_abm.to_numpy()])):

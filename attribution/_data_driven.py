@@ -114,8 +114,8 @@ from scipy.special import expit
 
 from attribution._base import AttributionModel, check_positive
 from attribution._bootstrap import check_ci
-from attribution._encoding import EncodedPaths
-from features.errors import ConfigError, DataValidationError, SchemaError
+from attribution._encoding import EncodedPaths, require_columns
+from features.errors import ConfigError, DataValidationError
 
 __all__ = ["DataDrivenLR", "DataDrivenXGB", "PATH_FEATURES", "canonical_channel_order"]
 
@@ -454,15 +454,10 @@ class _DataDriven(AttributionModel):
         self._check_params()
         check_ci(self.ci, self.n_boot, self.name)
         check_positive(self.name, half_life_days=half_life_days)
-        if not isinstance(touches, pd.DataFrame):
-            raise SchemaError(f"{self.name}: expected a pandas DataFrame journey table, got {type(touches).__name__}")
-        needed = [c for c in (journey_col, channel_col, time_col, days_col, converted_col, value_col) if c]
-        missing = [c for c in needed if c not in touches.columns]
-        if missing:
-            raise SchemaError(
-                f"{self.name}: journey table has no column {', '.join(map(repr, missing))} "
-                f"(columns: {', '.join(map(str, touches.columns))})"
-            )
+        require_columns(
+            touches, "journey", [c for c in (journey_col, channel_col, time_col, days_col, converted_col, value_col) if c],
+            self.name,
+        )
         if len(touches) == 0:
             raise DataValidationError(f"{self.name}: the journey table is empty; nothing to attribute")
         journey, _ = pd.factorize(touches[journey_col], use_na_sentinel=False)

@@ -109,6 +109,23 @@ class EncodedPaths:
         )
 
 
+def require_columns(frame: object, table: str, columns, who: str, hint: str = "") -> None:
+    """Refuse a non-DataFrame or a frame lacking ``columns`` (``None`` entries skipped).
+
+    The message names the caller (``who``), the table and the missing columns,
+    and lists the columns the frame has; ``hint`` is appended (e.g. how to name
+    yours).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(f"{who}: expected a pandas DataFrame {table} table, got {type(frame).__name__}")
+    missing = [c for c in columns if c is not None and c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{who}: {table} table has no column {', '.join(map(repr, missing))} "
+            f"(columns: {', '.join(map(str, frame.columns))}){hint}"
+        )
+
+
 def _split_paths(paths: pd.Series, sep: str) -> list[list[str]]:
     pattern = re.compile(r"\s*" + re.escape(sep.strip() or sep) + r"\s*")
     return [pattern.split(p.strip()) for p in paths]
@@ -313,16 +330,10 @@ def encode_paths(
         Empty table, NaN / infinite / negative counts, an empty channel name,
         or no conversions at all.
     """
-    if not isinstance(table, pd.DataFrame):
-        raise SchemaError(f"{model}: expected a pandas DataFrame path table, got {type(table).__name__}")
-    needed = [c for c in (path_col, conv_col, null_col, value_col) if c is not None]
-    missing = [c for c in needed if c not in table.columns]
-    if missing:
-        raise SchemaError(
-            f"{model}: path table has no column {', '.join(map(repr, missing))} "
-            f"(columns: {', '.join(map(str, table.columns))}); pass path_col/conv_col/"
-            "null_col/value_col to name yours"
-        )
+    require_columns(
+        table, "path", (path_col, conv_col, null_col, value_col), model,
+        hint="; pass path_col/conv_col/null_col/value_col to name yours",
+    )
     if len(table) == 0:
         raise DataValidationError(f"{model}: the path table is empty; nothing to attribute")
 

@@ -51,8 +51,8 @@ import pandas as pd
 
 from attribution._base import AttributionModel, check_positive
 from attribution._bootstrap import check_ci
-from attribution._encoding import EncodedPaths
-from features.errors import ConfigError, DataValidationError, SchemaError
+from attribution._encoding import EncodedPaths, require_columns
+from features.errors import ConfigError, DataValidationError
 
 __all__ = ["FirstTouch", "LastTouch", "Linear", "PositionBased", "TimeDecay"]
 
@@ -297,15 +297,7 @@ class TimeDecay(_Heuristic):
         """
         self._check_params()
         check_ci(self.ci, self.n_boot, self.name)
-        if not isinstance(touches, pd.DataFrame):
-            raise SchemaError(f"{self.name}: expected a pandas DataFrame journey table, got {type(touches).__name__}")
-        needed = [c for c in (journey_col, channel_col, days_col, converted_col, value_col) if c is not None]
-        missing = [c for c in needed if c not in touches.columns]
-        if missing:
-            raise SchemaError(
-                f"{self.name}: journey table has no column {', '.join(map(repr, missing))} "
-                f"(columns: {', '.join(map(str, touches.columns))})"
-            )
+        require_columns(touches, "journey", (journey_col, channel_col, days_col, converted_col, value_col), self.name)
         if len(touches) == 0:
             raise DataValidationError(f"{self.name}: the journey table is empty; nothing to attribute")
         channel = touches[channel_col]

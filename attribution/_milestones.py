@@ -64,9 +64,10 @@ import numpy as np
 import pandas as pd
 
 from attribution._base import AttributionModel
+from attribution._encoding import require_columns
 from attribution._bootstrap import check_ci
 from attribution._heuristics import TouchFractions, _credit_fractions
-from features.errors import ConfigError, DataValidationError, SchemaError
+from features.errors import ConfigError, DataValidationError
 
 __all__ = ["MilestoneModel", "WShaped", "FullPath", "LEAD_SIGNALS"]
 
@@ -80,17 +81,6 @@ LEAD_SIGNALS = (
     "direct_mail_response",
     "workshop_attend",
 )
-
-
-def _require(frame, table: str, columns: list[str], model: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(f"{model}: expected a pandas DataFrame {table} table, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"{model}: {table} table has no column {', '.join(map(repr, missing))} "
-            f"(columns: {', '.join(map(str, frame.columns))})"
-        )
 
 
 class MilestoneModel(AttributionModel):
@@ -165,9 +155,9 @@ class MilestoneModel(AttributionModel):
         check_ci(self.ci, self.n_boot, self.name)
         cols = [journey_col, order_col, channel_col, time_col, signal_col, contact_col, opportunity_col,
                 converted_col] + ([value_col] if value_col else [])
-        _require(touches, "touches", cols, self.name)
+        require_columns(touches, "touches", cols, self.name)
         opp_cols = ["opportunity_id", "created_at"] + (["closed_at", "is_won"] if "won" in self.milestones else [])
-        _require(opportunities, "opportunities", opp_cols, self.name)
+        require_columns(opportunities, "opportunities", opp_cols, self.name)
         if len(touches) == 0:
             raise DataValidationError(f"{self.name}: the touch table is empty; nothing to attribute")
         t = touches.sort_values([journey_col, order_col], kind="stable")
