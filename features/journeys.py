@@ -122,6 +122,7 @@ import pyarrow.compute as pc
 
 from features._journeys_core import EngineResult, JourneyInvariantError, run_engine
 from features.contracts import CONTRACTS
+from features.dates import to_utc
 from features.errors import ConfigError, DataValidationError, SchemaError
 
 __all__ = [
@@ -201,17 +202,7 @@ class JourneyConfig:
                 "days (e.g. 365), or None for no limit"
             )
         if self.observation_end is not None:
-            try:
-                end = pd.Timestamp(self.observation_end)
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(
-                    f"JourneyConfig.observation_end={self.observation_end!r} is not a "
-                    "date (expected ISO 8601, e.g. 2024-12-31T23:59:59Z)"
-                ) from exc
-            if end is pd.NaT:
-                raise ConfigError("JourneyConfig.observation_end is NaT; pass a date or None")
-            end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
-            object.__setattr__(self, "observation_end", end.as_unit("ns"))
+            object.__setattr__(self, "observation_end", to_utc(self.observation_end, "JourneyConfig.observation_end"))
         if self.channel_groups is not None:
             if not isinstance(self.channel_groups, Mapping):
                 raise ConfigError(

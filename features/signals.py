@@ -144,6 +144,7 @@ import pandas as pd
 
 from features._signals_rolling import rolling_window_sums
 from features.contracts import BUYING_ROLES, SENIORITIES
+from features.dates import to_utc
 from features.errors import ConfigError, DataValidationError, SchemaError
 
 __all__ = [
@@ -444,17 +445,7 @@ def _times_ns(timestamps: pd.Series) -> np.ndarray:
 
 
 def _as_of_ns(value: Any) -> int:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"as_of {value!r} is not a date (expected ISO 8601 or a Timestamp, "
-            f"e.g. '2024-06-30')"
-        ) from exc
-    if pd.isna(ts):
-        raise ConfigError(f"as_of {value!r} is not a date (got NaT)")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value)
+    return int(to_utc(value, "as_of").value)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from features.contracts import ABM_TIERS
+from features.dates import to_utc
 from features.errors import DataValidationError, SchemaError
 
 from ._shifted_beta_geo import ShiftedBetaGeometricModel, _sbg_objective
@@ -125,11 +126,7 @@ DEFAULT_COVARIATES = ("annual_revenue", "segment", "industry", "region", "busine
 
 
 def _utc(value: Any, name: str, who: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(f"{who}: {name} {value!r} is not a date ({exc}); e.g. '2025-12-31'.") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return to_utc(value, f"{who}: {name}", error=DataValidationError)
 
 
 def _check_tables(tables: Any, covariates: tuple[str, ...], who: str) -> None:

@@ -144,6 +144,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from features.contracts import OPPORTUNITY_STAGES
+from features.dates import to_utc
 from features.errors import DataValidationError, SchemaError
 from features.signals import SignalConfig, build_signal_panel
 
@@ -187,15 +188,7 @@ _REQUIRED = {
 
 
 def _utc(value: Any, name: str, who: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(
-            f"{who}: {name} {value!r} is not a date ({exc}); pass an ISO 8601 date, e.g. '2025-06-30'."
-        ) from None
-    if ts is pd.NaT:
-        raise DataValidationError(f"{who}: {name} is missing; pass a date, e.g. '2025-06-30'.")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return to_utc(value, f"{who}: {name}", error=DataValidationError)
 
 
 def _utc_col(values: pd.Series) -> pd.Series:

@@ -48,6 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.contracts import ABM_TIERS, BUYING_ROLES, SENIORITIES
+from features.dates import to_utc
 from features.errors import ConfigError, DataValidationError, SchemaError
 
 NS_PER_DAY = 86_400 * 10**9
@@ -119,17 +120,7 @@ def check_positive(value: Any, name: str, who: str, *, integer: bool = False) ->
 
 
 def to_ns(value: Any, who: str) -> int:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"{who}: as-of date {value!r} is not a date (expected ISO 8601, "
-            f"e.g. '2025-03-31')"
-        ) from exc
-    if pd.isna(ts):
-        raise ConfigError(f"{who}: as-of date {value!r} is not a date (NaT)")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value)
+    return int(to_utc(value, f"{who}: as-of date").value)
 
 
 def dates_ns(as_of_dates: Any, who: str) -> np.ndarray:
