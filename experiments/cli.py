@@ -313,11 +313,9 @@ def attribute(
             stages = attribute_by_stage(t["touchpoints"], t["opportunities"], t["opportunity_stages"])
         _write_frame(stages, stages_out)
         console.print(f"stage-transition credit written to {stages_out}")
+    # one row per channel (and role); with --by, the mean share over the slices
     index = ["channel", ROLE_BREAKDOWN] if by_role else ["channel"]
-    wide = result.groupby(index + ["model"], as_index=False, sort=False)["share"].sum() if by_role else (
-        result if not breakdowns else result.groupby(["model", "channel"], as_index=False)["share"].mean()
-    )
-    wide = wide.pivot_table(index=index, columns="model", values="share", sort=False)
+    wide = result.pivot_table(index=index, columns="model", values="share", aggfunc="mean", sort=False)
     print_frame(wide.reset_index().round(4), title="Share of conversions by model", max_rows=40)
     console.print(timer.table())
     console.print(f"result written to {out}")
@@ -349,8 +347,6 @@ def features(
 
 
 def _weekly(start, end) -> list:
-    import pandas as pd
-
     return list(pd.date_range(start.normalize(), end.normalize(), freq="7D"))
 
 
@@ -361,8 +357,6 @@ def engagement_schedule(observation_end, first_touch, *, horizon_days: int, test
     inside the data; training ends one horizon (plus a week) before the
     backtest starts, so no training label looks into the backtest period.
     """
-    import pandas as pd
-
     horizon = pd.Timedelta(days=horizon_days)
     test_end = observation_end - horizon
     test_start = test_end - pd.Timedelta(weeks=test_weeks - 1)

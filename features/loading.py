@@ -166,10 +166,10 @@ def _apply_mapping(raw: RawTable, tmap: TableMapping) -> RawTable:
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     out = frame.rename(columns={src: dst for dst, src in tmap.columns.items()})
-    # keep source columns that are also used by value maps
-    for dst, src in tmap.columns.items():
-        if any(vm.source == src for vm in tmap.values.values()):
-            out[src] = frame[src]
+    # a source column renamed above but also feeding a value map stays available
+    value_sources = {vm.source for vm in tmap.values.values()}
+    for src in value_sources & set(tmap.columns.values()):
+        out[src] = frame[src]
     unmapped: dict[str, pd.Series] = {}
     for dst, vm in tmap.values.items():
         source = frame[vm.source]

@@ -159,7 +159,7 @@ class _TableCheck:
         self.alive[idx] = False
 
 
-def _parse_columns(check: _TableCheck, now: pd.Timestamp) -> pd.DataFrame:
+def _parse_columns(check: _TableCheck) -> pd.DataFrame:
     """Parse every contract column by its kind; quarantine what does not parse."""
     frame, contract = check.raw.frame, check.contract
     typed: dict[str, pd.Series] = {}
@@ -209,10 +209,8 @@ def _parse_columns(check: _TableCheck, now: pd.Timestamp) -> pd.DataFrame:
             check.reject(bad, column, "not_a_boolean", lambda v, c=column: f"{c} {_fmt(v)} is not a boolean (expected true/false, 1/0 or yes/no)")
         typed[column] = parsed
     out = pd.DataFrame(typed, index=frame.index)
-    for column in contract.kinds:
-        if contract.kinds[column] in ("id", "str"):
-            out[column] = out[column].astype("str")
-        elif contract.kinds[column] == "bool":
+    for column, kind in contract.kinds.items():
+        if kind == "bool":  # a missing flag was quarantined unless nullable; keep plain bool
             out[column] = out[column].fillna(False).astype(bool)
     return out
 
@@ -312,7 +310,7 @@ def _validate_table(raw: RawTable, accepted: dict[str, pd.DataFrame], now: pd.Ti
         idx = np.flatnonzero((check.rule == "unmapped_value") & (check.field == column))
         check.value[idx] = source.to_numpy()[idx]
         check.reason[idx] = [f"{column}: source value {v!r} has no entry in the mapping (add it under values.{column}.map)" for v in source.to_numpy()[idx]]
-    typed = _parse_columns(check, now)
+    typed = _parse_columns(check)
     _value_checks(check, typed)
     _date_checks(check, typed, now)
     _key_checks(check, typed, accepted)
