@@ -18,10 +18,7 @@ __all__ = [
     "SchemaError",
     "DataValidationError",
     "ConfigError",
-    "NotFittedError",
 ]
-
-from sklearn.exceptions import NotFittedError
 
 
 class WorkbenchError(Exception):
