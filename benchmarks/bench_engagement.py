@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
@@ -77,8 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     planted = pd.Series(gt["signal_weights"])
     table = model.weights_.assign(planted=model.weights_["signal"].map(planted))
     print(table[["signal", "channel", "coefficient", "planted", "points"]].round(3).to_string())
-    print("role multipliers:", model.role_multipliers_.round(2).to_dict())
-    print("seniority multipliers:", model.seniority_multipliers_.round(2).to_dict())
+    planted_mult = {**{("role", k): v for k, v in gt["role_multipliers"].items()},
+                    **{("seniority", k): v for k, v in gt["seniority_multipliers"].items()}}
+    mult = model.multiplier_intervals_.assign(
+        planted=[planted_mult[(k, lv)] for k, lv in zip(model.multiplier_intervals_["kind"],
+                                                         model.multiplier_intervals_["level"])]
+    )
+    inside = (mult["planted"] >= mult["ci_lower"]) & (mult["planted"] <= mult["ci_upper"])
+    print(mult.round(3).to_string(index=False))
+    print(f"multipliers: {int(inside.sum())}/{len(mult)} planted values inside the 95% intervals, "
+          f"mean |log(learned / planted)| {np.abs(np.log(mult['multiplier'] / mult['planted'])).mean():.3f}")
     print("tier odds multipliers:", model.tier_multipliers_.round(2).to_dict())
 
     models = {"learned": model}

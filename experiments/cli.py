@@ -441,11 +441,14 @@ def engagement(
     learned = models["learned"]
     out.mkdir(parents=True, exist_ok=True)
     learned.weights_.to_csv(out / "engagement_signal_weights.csv", index=False)
-    for name in ("role_multipliers_", "seniority_multipliers_", "tier_multipliers_"):
-        value = getattr(learned, name, None)
-        if value is not None:
-            frame = value if isinstance(value, pd.DataFrame) else pd.Series(value, name="multiplier").rename_axis("level").reset_index()
-            frame.to_csv(out / f"{name.rstrip('_')}.csv", index=False)
+    intervals = learned.multiplier_intervals_
+    for kind in ("role", "seniority"):
+        intervals[intervals["kind"] == kind].drop(columns="kind").to_csv(
+            out / f"{kind}_multipliers.csv", index=False
+        )
+    learned.tier_multipliers_.rename_axis("level").reset_index().to_csv(
+        out / "tier_multipliers.csv", index=False
+    )
     learned.score(tables, stamps.max()).to_csv(out / "account_scores.csv", index=False)
     metrics.to_csv(out / "backtest_metrics.csv", index=False)
     calibration.to_csv(out / "backtest_calibration.csv", index=False)

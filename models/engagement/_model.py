@@ -41,7 +41,8 @@ Fitting (all choices on a time split, never across time at random)
        with ``E_as = sum_c M_c D_asc`` over role x seniority cells ``c``,
        ``M_(r,q) = m_r n_q``, anonymous touches ``M = 1`` and the reference
        seniority (``manager``) ``n = 1`` (:func:`._logit.fit_multipliers`), on a
-       subsample of training accounts.
+       case-control sample of the training rows (all positives, sampled
+       negatives: only the intercept depends on the sampling).
     4. The half-life grid again with the learned multipliers.
     5. The final logit on every training row; calibration (Platt or isotonic)
        on the validation rows.
@@ -52,7 +53,10 @@ Outputs
     w_s`` (the strongest signal scores 100) and ``odds_ratio_first_touch =
     2^{w_s}`` (one fresh touch of a reference contact, ``E: 0 -> 1``), and the
     half-life. ``role_multipliers_`` / ``seniority_multipliers_``: ``m_r``,
-    ``n_q`` (a touch counts ``m_r n_q`` times an anonymous one).
+    ``n_q`` (a touch counts ``m_r n_q`` times an anonymous one), and
+    ``multiplier_intervals_`` with their 95% Wald intervals: they are weakly
+    identified (they act only through ``log(1 + E)``, whose role mix varies
+    little between accounts), so read the interval, not only the point.
     ``tier_multipliers_``: ``exp(tau)``, the odds multiplier of each tier
     against ``none``.
 
@@ -63,6 +67,10 @@ survival analysis to study duration and the timing of events. Journal of
 Educational Statistics 18(2), 155-195.
 Hosmer, D. W., Lemeshow, S. and Sturdivant, R. X. (2013). Applied Logistic
 Regression, 3rd ed. Wiley.
+Prentice, R. L. and Pyke, R. (1979). Logistic disease incidence models and
+case-control studies. Biometrika 66(3), 403-411.
+King, G. and Zeng, L. (2001). Logistic regression in rare events data.
+Political Analysis 9(2), 137-163.
 """
 
 from __future__ import annotations
@@ -107,6 +115,25 @@ def _multiplier_array(values: Mapping[str, float] | None, vocab: Sequence[str], 
     if not np.all(np.isfinite(out) & (out >= 0)):
         raise ConfigError(f"{who}: {what} must be finite and >= 0, got {dict(values)}")
     return out
+
+
+def _multiplier_intervals(
+    role: np.ndarray, role_se: np.ndarray, sen: np.ndarray, sen_se: np.ndarray, z: float = 1.959964
+) -> pd.DataFrame:
+    """Role and seniority multipliers with 95% Wald intervals on the log scale."""
+    kind = ["role"] * len(BUYING_ROLES) + ["seniority"] * len(SENIORITIES)
+    m = np.r_[role, sen]
+    se = np.r_[role_se, sen_se]
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "level": list(BUYING_ROLES) + list(SENIORITIES),
+            "multiplier": m,
+            "ci_lower": m * np.exp(-z * se),
+            "ci_upper": m * np.exp(z * se),
+            "std_err_log": se,
+        }
+    )
 
 
 def _design(
@@ -234,8 +261,9 @@ class EngagementWeightModel(EngagementScorerMixin):
         Share of exposure kept when an opportunity closes (1: no reset).
     max_tuning_rows : int, default 200_000
         Training rows sampled for the half-life grid (the final fit uses all).
-    multiplier_rows : int, default 60_000
-        Training rows (whole accounts, all their dates) for step 3.
+    multiplier_rows : int, default 120_000
+        Training rows for step 3: every positive row (up to half of them)
+        and a random sample of the negatives.
     random_state : int, default 0
         Seed of the row samples.
 
@@ -245,6 +273,11 @@ class EngagementWeightModel(EngagementScorerMixin):
         The points table (``signal``, ``channel``, ``coefficient``, ``points``,
         ``odds_ratio_first_touch``, ``half_life_days``), strongest first.
     role_multipliers_, seniority_multipliers_, tier_multipliers_ : Series
+    multiplier_intervals_ : DataFrame
+        Role and seniority multipliers with 95% Wald intervals (``kind``,
+        ``level``, ``multiplier``, ``ci_lower``, ``ci_upper``,
+        ``std_err_log``); NaN intervals when multipliers are not learned.
+        The reference seniority (``manager``) is 1 by definition.
     controls_ : Series
         Coefficients of the firmographic controls and the intercept.
     half_life_ : float
@@ -271,7 +304,7 @@ class EngagementWeightModel(EngagementScorerMixin):
         exclude_open_touches: bool = True,
         reset_on_close: float = 1.0,
         max_tuning_rows: int = 200_000,
-        multiplier_rows: int = 60_000,
+        multiplier_rows: int = 120_000,
         random_state: int = 0,
     ) -> None:
         self.half_lives = half_lives
@@ -403,10 +436,13 @@ class EngagementWeightModel(EngagementScorerMixin):
 
         role = np.ones(len(BUYING_ROLES))
         sen = np.ones(len(SENIORITIES))
+        role_se = np.full(len(BUYING_ROLES), np.nan)
+        sen_se = np.full(len(SENIORITIES), np.nan)
         h, theta = grid(role, sen, 1)
         if self.learn_multipliers:
-            role, sen = self._fit_multipliers(
-                enc, queries, y, k_tr, a_tr, X_ctrl, h, theta, rng
+            fitted = self._fit_multipliers(enc, queries, y, k_tr, a_tr, X_ctrl, h, theta, rng)
+            role, sen, role_se, sen_se = (
+                fitted.role, fitted.seniority, fitted.role_se, fitted.seniority_se
             )
             h, theta = grid(role, sen, 2)
         E = D.exposure_panel(enc, queries, self._spec(h, role, sen))
@@ -424,6 +460,7 @@ class EngagementWeightModel(EngagementScorerMixin):
         self.half_life_scores_ = pd.DataFrame(scores)
         self.role_multipliers_ = pd.Series(role, index=list(BUYING_ROLES), name="multiplier")
         self.seniority_multipliers_ = pd.Series(sen, index=list(SENIORITIES), name="multiplier")
+        self.multiplier_intervals_ = _multiplier_intervals(role, role_se, sen, sen_se)
         tier_coef = dict(zip(ctrl_names, coef[S:]))
         self.tier_multipliers_ = pd.Series(
             [float(np.exp(tier_coef.get(f"tier={t}", 0.0))) for t in ABM_TIERS],
@@ -457,27 +494,39 @@ class EngagementWeightModel(EngagementScorerMixin):
         return self
 
     def _fit_multipliers(self, enc, queries, y, k_tr, a_tr, X_ctrl, h, theta, rng):
-        """Step 3: sample whole accounts until ``multiplier_rows`` rows."""
+        """Step 3 on a case-control sample of the training rows.
+
+        Every positive row is kept (at most half the sample) and negatives
+        fill the rest of ``multiplier_rows``. Sampling on the outcome changes
+        only the intercept of a logistic model (Prentice & Pyke 1979), so the
+        multipliers stay consistent; with rare positives almost all the
+        information is in them (King & Zeng 2001). Measured at 8,000 accounts:
+        a 60,000-row sample of whole accounts put economic_buyer at 0.92
+        (planted 2.0); all 282,000 rows at 1.73.
+        """
         S = len(enc.signals)
-        accounts = np.unique(a_tr)
-        rows_per = len(k_tr) / max(len(accounts), 1)
-        n_acc = int(min(len(accounts), max(1, self.multiplier_rows // max(rows_per, 1))))
-        chosen = np.sort(rng.choice(accounts, size=n_acc, replace=False))
-        sel = np.isin(a_tr, chosen)
+        label = y[k_tr, a_tr].astype(bool)
+        pos, neg = np.flatnonzero(label), np.flatnonzero(~label)
+        n = int(self.multiplier_rows)
+        if len(label) > n:
+            n_pos = min(len(pos), n // 2)
+            pos = rng.choice(pos, size=n_pos, replace=False)
+            neg = rng.choice(neg, size=min(len(neg), n - n_pos), replace=False)
+        sel = np.concatenate([pos, neg])
         k, a = k_tr[sel], a_tr[sel]
         order = np.lexsort((a, k))
         k, a = k[order], a[order]
         Dc = D.cell_rows(enc, queries, k, a, self._spec(h, np.ones(1), np.ones(1)))
         X = np.hstack([X_ctrl[a], np.ones((len(a), 1))])
         beta0 = np.r_[theta[S:-1], theta[-1]]
-        _, _, role, sen = fit_multipliers(
+        fitted = fit_multipliers(
             Dc, X, y[k, a], n_signals=S, n_roles=len(BUYING_ROLES),
             n_seniorities=len(SENIORITIES),
             seniority_ref=SENIORITIES.index(SENIORITY_REFERENCE),
             C=self.C, w0=theta[:S], beta0=beta0,
         )
         self.multiplier_sample_rows_ = len(a)
-        return role, sen
+        return fitted
 
     # ------------------------------------------------------------------ score
     def _decision(self, enc: D.Encoded, queries: np.ndarray) -> np.ndarray:

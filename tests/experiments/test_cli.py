@@ -140,6 +140,10 @@ def test_engagement_command_writes_weights_and_backtest(tmp_path, capsys):
     assert (metrics["auc"] > 0.5).all()
     scores = pd.read_csv(out / "account_scores.csv")
     assert scores["score"].between(0, 100).all() and len(scores) == 400
+    roles = pd.read_csv(out / "role_multipliers.csv")
+    assert list(roles.columns) == ["level", "multiplier", "ci_lower", "ci_upper", "std_err_log"]
+    tiers = pd.read_csv(out / "tier_multipliers.csv")
+    assert set(tiers["level"]) == {"one_to_one", "one_to_few", "one_to_many", "none"}
 
 
 def test_engagement_schedule_keeps_training_labels_out_of_the_backtest():
