@@ -20,6 +20,7 @@ import typer
 from rich.text import Text
 
 from experiments._console import StageTimer, console, err_console, print_frame
+from features.dates import to_utc
 from features.errors import WorkbenchError
 
 __all__ = ["app", "main"]
@@ -496,7 +497,7 @@ def clv(
         validated = _load(data, mapping)
     tables = validated.tables
     end = tables["touchpoints"]["timestamp"].max()
-    cut = pd.Timestamp(cutoff, tz="UTC") if cutoff else (end - pd.DateOffset(months=holdout_months)).normalize()
+    cut = to_utc(cutoff, "--cutoff") if cutoff else (end - pd.DateOffset(months=holdout_months)).normalize()
     out.mkdir(parents=True, exist_ok=True)
     with timer.stage(f"holdout comparison (cut-off {cut:%Y-%m-%d}, {holdout_months} months)"):
         holdout = clv_holdout_predictions(tables, cut, holdout_months, model=MLCLVModel(random_state=seed))

@@ -172,6 +172,16 @@ def test_clv_command_writes_holdout_metrics_and_abm_effects(tmp_path):
     assert {"naive", "adjusted"} <= set(effects["estimator"])
 
 
+def test_clv_command_refuses_a_cutoff_that_is_not_a_date(tmp_path, capsys):
+    from features.synthetic import generate_dataset, write_dataset
+
+    data = tmp_path / "data"
+    write_dataset(generate_dataset(200, seed=2), data)
+    assert main(["clv", str(data), "--out", str(tmp_path / "clv"), "--cutoff", "garbage"]) == 2
+    err = capsys.readouterr().err
+    assert "--cutoff 'garbage' is not a date" in err and "Traceback" not in err
+
+
 def test_journey_models_from_raw_data(small_world, tmp_path):
     import pandas as pd
 
