@@ -115,6 +115,7 @@ from scipy.special import expit
 from attribution._base import AttributionModel, check_positive
 from attribution._bootstrap import check_ci
 from attribution._encoding import EncodedPaths, require_columns
+from features.dates import to_utc
 from features.errors import ConfigError, DataValidationError
 
 __all__ = ["DataDrivenLR", "DataDrivenXGB", "PATH_FEATURES", "canonical_channel_order"]
@@ -484,8 +485,7 @@ class _DataDriven(AttributionModel):
             np.maximum.at(value, journey, np.where(np.isfinite(v), v, 0.0))
             value *= converted > 0
         times = pd.to_datetime(rows[time_col], utc=True)
-        end = pd.Timestamp(observation_end) if observation_end is not None else times.max()
-        end = end.tz_localize("UTC") if end.tzinfo is None else end
+        end = to_utc(observation_end, f"{self.name}: observation_end") if observation_end is not None else times.max()
         days_to_end = ((end - times).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
         days_conv = pd.to_numeric(rows[days_col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         on_conv = converted[journey] > 0

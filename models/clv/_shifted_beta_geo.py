@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, hyp2f1
 
+from features.dates import to_utc
 from features.errors import DataValidationError, SchemaError
 
 from ._base import _MaximumLikelihoodModel
@@ -408,8 +409,7 @@ def survival_from_contracts(
         )
     if len(contracts) == 0:
         raise DataValidationError(f"{who}: the contracts table is empty; nothing to build survival from.")
-    end_obs = pd.Timestamp(observation_end)
-    end_obs = end_obs.tz_localize("UTC") if end_obs.tzinfo is None else end_obs.tz_convert("UTC")
+    end_obs = to_utc(observation_end, f"{who}: observation_end", error=DataValidationError)
     start = _utc(contracts["start_date"], "start_date", who)
     end = _utc(contracts["end_date"], "end_date", who)
     if start.isna().any():

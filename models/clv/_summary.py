@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.dates import to_utc
 from features.errors import DataValidationError, SchemaError
 
 __all__ = ["summary_from_transactions"]
@@ -109,10 +110,8 @@ def summary_from_transactions(
     if observation_end is None:
         end = periods.max()
     else:
-        end_ts = pd.Timestamp(observation_end)
-        if end_ts.tzinfo is not None:
-            end_ts = end_ts.tz_convert("UTC").tz_localize(None)
-        end = end_ts.to_period(freq)
+        end_ts = to_utc(observation_end, f"{who}: observation_end", error=DataValidationError)
+        end = end_ts.tz_localize(None).to_period(freq)
     # period ordinals: integer period numbers, so ages are whole periods
     frame = pd.DataFrame({"customer": ids.to_numpy(), "ordinal": periods.array.asi8})
     if value_col:

@@ -80,3 +80,9 @@ def test_bad_transactions_are_refused_naming_the_column():
         summary_from_transactions(tx.assign(d="2024-01-01"), "c", "d", observation_end="2023-01-01")
     with pytest.raises(DataValidationError, match="transactions table is empty"):
         summary_from_transactions(tx.iloc[:0], "c", "d")
+
+
+def test_an_observation_end_that_is_not_a_date_is_refused():
+    tx = pd.DataFrame({"c": ["a"], "d": ["2024-01-01"]})
+    with pytest.raises(DataValidationError, match="observation_end 'soon' is not a date"):
+        summary_from_transactions(tx, "c", "d", observation_end="soon")
