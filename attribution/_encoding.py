@@ -25,17 +25,19 @@ Splitting finds the separator bytes in the Arrow buffer of the ``path``
 column with numpy (no Python loop per path); tokens are factorised by
 hashing, and duplicated sequences are found exactly by :func:`sequence_ids`;
 both run in Arrow's C++ hash tables over zero-copy buffers (``pyarrow`` is a
-dependency of the workbench; a numpy/regex fallback is kept).
+dependency of the workbench; a regular-expression split serves multi-byte
+separators).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.errors import DataValidationError, SchemaError
 
@@ -139,15 +141,10 @@ def _tokenize_arrow(paths: pd.Series, core: str) -> tuple[np.ndarray, list[str],
     separator byte (so a non-last token ends with the separator), the tokens
     are dictionary-encoded in C++ (``pyarrow.compute.dictionary_encode``) and
     ``first_token[i]`` is the index of path ``i``'s first token (n + 1 entries).
-    Returns ``None`` when this path does not apply (multi-byte separator or
-    no pyarrow); the caller falls back to a regular-expression split.
+    Returns ``None`` when this path does not apply (multi-byte separator);
+    the caller falls back to a regular-expression split.
     """
     if len(core) != 1 or ord(core) > 127:
-        return None
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
         return None
     arr = pa.array(paths, from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
@@ -211,7 +208,6 @@ def sequence_ids(offsets: np.ndarray, codes: np.ndarray, n_symbols: int) -> np.n
     Each path's codes are viewed as one binary string (uint8/uint16/int32
     bytes, zero-copy over ``codes``) and dictionary-encoded by Arrow's hash
     table, which compares values exactly (no reliance on hash uniqueness).
-    Falls back to :func:`_sequence_ids_numpy` without pyarrow.
 
     Parameters
     ----------
@@ -225,16 +221,6 @@ def sequence_ids(offsets: np.ndarray, codes: np.ndarray, n_symbols: int) -> np.n
         id ``j`` first appears before id ``j + 1``.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        ids = _sequence_ids_numpy(offsets, codes, n_symbols)
-        first = np.full(int(ids.max()) + 1, len(ids), dtype=np.int64)
-        np.minimum.at(first, ids, np.arange(len(ids)))
-        rank = np.empty(len(first), dtype=np.int64)
-        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-        return rank[ids]
     width = np.uint8 if n_symbols <= 256 else (np.uint16 if n_symbols <= 65536 else np.int32)
     raw = np.ascontiguousarray(codes, dtype=width)
     size = np.dtype(width).itemsize
@@ -242,58 +228,6 @@ def sequence_ids(offsets: np.ndarray, codes: np.ndarray, n_symbols: int) -> np.n
         pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets * size), pa.py_buffer(raw)]
     )
     return np.asarray(pc.dictionary_encode(binary).indices, dtype=np.int64)
-
-
-def _sequence_ids_numpy(offsets: np.ndarray, codes: np.ndarray, n_symbols: int) -> np.ndarray:
-    """Exact integer id per distinct code sequence, numpy only (ids sorted by key).
-
-    Parameters
-    ----------
-    offsets : (n + 1,) int64 CSR offsets.
-    codes : (n_touches,) integer symbols in ``[0, n_symbols)``.
-    n_symbols : alphabet size.
-
-    Returns
-    -------
-    ids : (n,) int64 in ``[0, n_distinct)``; equal ids iff equal sequences.
-
-    Notes
-    -----
-    Digits are ``code + 1`` (0 pads past the end, so lengths are told apart).
-    Each round packs the next ``d = floor(62 / log2(n_symbols + 1))`` digits
-    of every path still long enough into an int64 key and refines the ids of
-    those paths by the pair (id so far, key); rounds = ceil(max length / d).
-    """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    n = len(offsets) - 1
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    lengths = np.diff(offsets)
-    base = int(n_symbols) + 1
-    d = max(1, int(62 // math.log2(base))) if base > 1 else 62
-    powers = base ** np.arange(d - 1, -1, -1, dtype=np.int64)
-    ids = np.zeros(n, dtype=np.int64)
-    next_free = 1
-    start = 0
-    max_len = int(lengths.max())
-    digits_all = np.asarray(codes, dtype=np.int64) + 1
-    last = max(len(digits_all) - 1, 0)
-    while True:
-        active = np.flatnonzero(lengths > start) if start else np.arange(n)
-        pos = offsets[active, None] + start + np.arange(d)
-        valid = pos < offsets[active + 1, None]
-        digits = np.where(valid, digits_all[np.minimum(pos, last)], 0)
-        key = digits @ powers
-        _, key_id = np.unique(key, return_inverse=True)
-        pair = ids[active] * (int(key_id.max()) + 1) + key_id
-        _, new = np.unique(pair, return_inverse=True)
-        ids[active] = next_free + new
-        next_free += int(new.max()) + 1
-        start += d
-        if start >= max_len:
-            break
-    _, compact = np.unique(ids, return_inverse=True)
-    return compact.astype(np.int64).reshape(-1)
 
 
 def encode_paths(
