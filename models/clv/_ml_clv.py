@@ -214,6 +214,14 @@ def _check_tables(tables: Any, needed: tuple[str, ...], who: str) -> None:
         raise DataValidationError(f"{who}: the accounts table is empty; there is no account to value.")
 
 
+def _check_feature_inputs(tables: Any, freq: str, include_signals: bool, who: str) -> None:
+    """The period alias and the tables that :func:`build_clv_features` reads."""
+    if freq not in _DAYS_PER_PERIOD:
+        raise DataValidationError(f"{who}: freq must be one of {sorted(_DAYS_PER_PERIOD)}; got {freq!r}.")
+    _check_tables(tables, ("accounts", "opportunities", "opportunity_stages", "contracts")
+                  + (("touchpoints", "contacts") if include_signals else ()), who)
+
+
 def _check_revenue(revenue: str, who: str) -> None:
     if revenue not in REVENUE_KINDS:
         raise DataValidationError(
@@ -485,10 +493,7 @@ def build_clv_features(
     who = "build_clv_features"
     _check_revenue(revenue, who)
     W = _check_months(window_months, who)
-    if freq not in _DAYS_PER_PERIOD:
-        raise DataValidationError(f"{who}: freq must be one of {sorted(_DAYS_PER_PERIOD)}; got {freq!r}.")
-    _check_tables(tables, ("accounts", "opportunities", "opportunity_stages", "contracts")
-                  + (("touchpoints", "contacts") if include_signals else ()), who)
+    _check_feature_inputs(tables, freq, include_signals, who)
     single = not isinstance(as_of, (list, tuple))
     dates = [_utc(a, "as_of", who) for a in ([as_of] if single else as_of)]
     first, _ = _data_window(tables)
@@ -977,10 +982,7 @@ def clv_holdout_predictions(
     who = "clv_holdout_predictions"
     _check_revenue(revenue, who)
     H = _check_months(holdout_months, who)
-    if freq not in _DAYS_PER_PERIOD:
-        raise DataValidationError(f"{who}: freq must be one of {sorted(_DAYS_PER_PERIOD)}; got {freq!r}.")
-    _check_tables(tables, ("accounts", "opportunities", "opportunity_stages", "contracts")
-                  + (("touchpoints", "contacts") if include_signals else ()), who)
+    _check_feature_inputs(tables, freq, include_signals, who)
     c, start, train_at, end = _check_window(tables, cutoff, H, data_start, data_end, who)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
