@@ -20,7 +20,7 @@ Extra columns are allowed and carried along untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -113,107 +113,94 @@ class TableContract:
         return bool(self.schema.columns[column].nullable)
 
 
-def _id(nullable: bool = False) -> pa.Column:
-    return pa.Column(str, nullable=nullable)
+#: a declared column: its parse kind and its pandera column
+_Column = tuple[ColumnKind, pa.Column]
 
 
-def _str(*checks: pa.Check, nullable: bool = True) -> pa.Column:
-    return pa.Column(str, list(checks), nullable=nullable)
+def _id(nullable: bool = False) -> _Column:
+    return "id", pa.Column(str, nullable=nullable)
 
 
-def _one_of(values: tuple[str, ...], nullable: bool = False) -> pa.Column:
-    return pa.Column(
+def _str(*checks: pa.Check, nullable: bool = True) -> _Column:
+    return "str", pa.Column(str, list(checks), nullable=nullable)
+
+
+def _label() -> _Column:
+    """A required free-text label (channel, signal, stage)."""
+    return "str", pa.Column(str, nullable=False)
+
+
+def _one_of(values: tuple[str, ...], nullable: bool = False) -> _Column:
+    return "str", pa.Column(
         str,
         pa.Check.isin(values, error=f"must be one of {', '.join(values)}"),
         nullable=nullable,
     )
 
 
-def _when(nullable: bool = False) -> pa.Column:
-    return pa.Column(UTC_NS, nullable=nullable)
+def _when(nullable: bool = False) -> _Column:
+    return "datetime", pa.Column(UTC_NS, nullable=nullable)
 
 
-def _amount(nullable: bool = False) -> pa.Column:
-    return pa.Column(
+def _amount(nullable: bool = False) -> _Column:
+    return "float", pa.Column(
         float, pa.Check.ge(0, error="must not be negative"), nullable=nullable
     )
 
 
-ACCOUNTS = TableContract(
-    name="accounts",
-    schema=pa.DataFrameSchema(
-        {
-            "account_id": _id(),
-            "segment": _str(),
-            "industry": _str(),
-            "region": _str(),
-            "business_unit": _str(),
-            "abm_tier": _one_of(ABM_TIERS),
-            "annual_revenue": _amount(nullable=True),
-        },
-        name="accounts",
-    ),
-    kinds={
-        "account_id": "id",
-        "segment": "str",
-        "industry": "str",
-        "region": "str",
-        "business_unit": "str",
-        "abm_tier": "str",
-        "annual_revenue": "float",
+def _flag() -> _Column:
+    return "bool", pa.Column(bool, nullable=False)
+
+
+def _table(name: str, columns: dict[str, _Column], **keys: Any) -> TableContract:
+    """A contract whose schema and parse kinds come from one column list."""
+    return TableContract(
+        name=name,
+        schema=pa.DataFrameSchema({c: col for c, (_, col) in columns.items()}, name=name),
+        kinds={c: kind for c, (kind, _) in columns.items()},
+        **keys,
+    )
+
+
+ACCOUNTS = _table(
+    "accounts",
+    {
+        "account_id": _id(),
+        "segment": _str(),
+        "industry": _str(),
+        "region": _str(),
+        "business_unit": _str(),
+        "abm_tier": _one_of(ABM_TIERS),
+        "annual_revenue": _amount(nullable=True),
     },
     primary_key=("account_id",),
 )
 
-CONTACTS = TableContract(
-    name="contacts",
-    schema=pa.DataFrameSchema(
-        {
-            "contact_id": _id(),
-            "account_id": _id(),
-            "buying_role": _one_of(BUYING_ROLES),
-            "seniority": _str(),
-            "department": _str(),
-        },
-        name="contacts",
-    ),
-    kinds={
-        "contact_id": "id",
-        "account_id": "id",
-        "buying_role": "str",
-        "seniority": "str",
-        "department": "str",
+CONTACTS = _table(
+    "contacts",
+    {
+        "contact_id": _id(),
+        "account_id": _id(),
+        "buying_role": _one_of(BUYING_ROLES),
+        "seniority": _str(),
+        "department": _str(),
     },
     primary_key=("contact_id",),
     foreign_keys=(ForeignKey("account_id", "accounts", "account_id"),),
 )
 
-TOUCHPOINTS = TableContract(
-    name="touchpoints",
-    schema=pa.DataFrameSchema(
-        {
-            "touchpoint_id": _id(),
-            "account_id": _id(),
-            "contact_id": _id(nullable=True),
-            "timestamp": _when(),
-            "channel": pa.Column(str, nullable=False),
-            "signal": pa.Column(str, nullable=False),
-            "campaign_id": _str(),
-            "asset_id": _str(),
-            "cost": _amount(nullable=True),
-        },
-        name="touchpoints",
-    ),
-    kinds={
-        "touchpoint_id": "id",
-        "account_id": "id",
-        "contact_id": "id",
-        "timestamp": "datetime",
-        "channel": "str",
-        "signal": "str",
-        "campaign_id": "str",
-        "asset_id": "str",
-        "cost": "float",
+TOUCHPOINTS = _table(
+    "touchpoints",
+    {
+        "touchpoint_id": _id(),
+        "account_id": _id(),
+        "contact_id": _id(nullable=True),
+        "timestamp": _when(),
+        "channel": _label(),
+        "signal": _label(),
+        "campaign_id": _str(),
+        "asset_id": _str(),
+        "cost": _amount(nullable=True),
     },
     primary_key=("touchpoint_id",),
     foreign_keys=(
@@ -223,28 +210,16 @@ TOUCHPOINTS = TableContract(
     no_future=("timestamp",),
 )
 
-OPPORTUNITIES = TableContract(
-    name="opportunities",
-    schema=pa.DataFrameSchema(
-        {
-            "opportunity_id": _id(),
-            "account_id": _id(),
-            "created_at": _when(),
-            "closed_at": _when(nullable=True),
-            "stage": pa.Column(str, nullable=False),
-            "is_won": pa.Column(bool, nullable=False),
-            "amount": _amount(nullable=True),
-        },
-        name="opportunities",
-    ),
-    kinds={
-        "opportunity_id": "id",
-        "account_id": "id",
-        "created_at": "datetime",
-        "closed_at": "datetime",
-        "stage": "str",
-        "is_won": "bool",
-        "amount": "float",
+OPPORTUNITIES = _table(
+    "opportunities",
+    {
+        "opportunity_id": _id(),
+        "account_id": _id(),
+        "created_at": _when(),
+        "closed_at": _when(nullable=True),
+        "stage": _label(),
+        "is_won": _flag(),
+        "amount": _amount(nullable=True),
     },
     primary_key=("opportunity_id",),
     foreign_keys=(ForeignKey("account_id", "accounts", "account_id"),),
@@ -254,17 +229,13 @@ OPPORTUNITIES = TableContract(
     no_future=("created_at", "closed_at"),
 )
 
-OPPORTUNITY_STAGES_TABLE = TableContract(
-    name="opportunity_stages",
-    schema=pa.DataFrameSchema(
-        {
-            "opportunity_id": _id(),
-            "stage": pa.Column(str, nullable=False),
-            "entered_at": _when(),
-        },
-        name="opportunity_stages",
-    ),
-    kinds={"opportunity_id": "id", "stage": "str", "entered_at": "datetime"},
+OPPORTUNITY_STAGES_TABLE = _table(
+    "opportunity_stages",
+    {
+        "opportunity_id": _id(),
+        "stage": _label(),
+        "entered_at": _when(),
+    },
     primary_key=("opportunity_id", "stage"),
     foreign_keys=(
         ForeignKey("opportunity_id", "opportunities", "opportunity_id"),
@@ -272,24 +243,14 @@ OPPORTUNITY_STAGES_TABLE = TableContract(
     no_future=("entered_at",),
 )
 
-CONTRACTS_TABLE = TableContract(
-    name="contracts",
-    schema=pa.DataFrameSchema(
-        {
-            "contract_id": _id(),
-            "account_id": _id(),
-            "start_date": _when(),
-            "end_date": _when(nullable=True),
-            "annual_value": _amount(),
-        },
-        name="contracts",
-    ),
-    kinds={
-        "contract_id": "id",
-        "account_id": "id",
-        "start_date": "datetime",
-        "end_date": "datetime",
-        "annual_value": "float",
+CONTRACTS_TABLE = _table(
+    "contracts",
+    {
+        "contract_id": _id(),
+        "account_id": _id(),
+        "start_date": _when(),
+        "end_date": _when(nullable=True),
+        "annual_value": _amount(),
     },
     primary_key=("contract_id",),
     foreign_keys=(ForeignKey("account_id", "accounts", "account_id"),),
@@ -297,28 +258,16 @@ CONTRACTS_TABLE = TableContract(
     no_future=("start_date",),
 )
 
-SPEND = TableContract(
-    name="spend",
-    schema=pa.DataFrameSchema(
-        {
-            "program_id": _id(),
-            "abm_tier": _one_of(ABM_TIERS),
-            "channel": pa.Column(str, nullable=False),
-            "cost_type": _one_of(COST_TYPES),
-            "period_start": _when(),
-            "period_end": _when(),
-            "amount": _amount(),
-        },
-        name="spend",
-    ),
-    kinds={
-        "program_id": "id",
-        "abm_tier": "str",
-        "channel": "str",
-        "cost_type": "str",
-        "period_start": "datetime",
-        "period_end": "datetime",
-        "amount": "float",
+SPEND = _table(
+    "spend",
+    {
+        "program_id": _id(),
+        "abm_tier": _one_of(ABM_TIERS),
+        "channel": _label(),
+        "cost_type": _one_of(COST_TYPES),
+        "period_start": _when(),
+        "period_end": _when(),
+        "amount": _amount(),
     },
     primary_key=("program_id", "abm_tier", "channel", "cost_type", "period_start"),
     row_rules=(
@@ -327,16 +276,6 @@ SPEND = TableContract(
 )
 
 #: Tables in dependency order: a table's foreign keys point only to earlier ones.
-TABLE_ORDER: tuple[str, ...] = (
-    "accounts",
-    "contacts",
-    "touchpoints",
-    "opportunities",
-    "opportunity_stages",
-    "contracts",
-    "spend",
-)
-
 CONTRACTS: dict[str, TableContract] = {
     c.name: c
     for c in (
@@ -349,6 +288,7 @@ CONTRACTS: dict[str, TableContract] = {
         SPEND,
     )
 }
+TABLE_ORDER: tuple[str, ...] = tuple(CONTRACTS)
 
 #: Tables every run needs; the others are optional (CLV and ROI use them).
 REQUIRED_TABLES: tuple[str, ...] = ("accounts", "touchpoints", "opportunities")
