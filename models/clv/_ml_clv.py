@@ -230,12 +230,10 @@ def _check_revenue(revenue: str, who: str) -> None:
         )
 
 
-def _check_months(holdout_months: Any, who: str) -> int:
-    if isinstance(holdout_months, bool) or not isinstance(holdout_months, (int, np.integer)) or holdout_months < 1:
-        raise DataValidationError(
-            f"{who}: holdout_months must be a whole number of months >= 1; got {holdout_months!r} (e.g. 6)."
-        )
-    return int(holdout_months)
+def _check_months(value: Any, who: str, name: str = "holdout_months") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DataValidationError(f"{who}: {name} must be a whole number of months >= 1; got {value!r} (e.g. 6).")
+    return int(value)
 
 
 def _data_window(tables: dict[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -492,7 +490,7 @@ def build_clv_features(
     """
     who = "build_clv_features"
     _check_revenue(revenue, who)
-    W = _check_months(window_months, who)
+    W = _check_months(window_months, who, "window_months")
     _check_feature_inputs(tables, freq, include_signals, who)
     single = not isinstance(as_of, (list, tuple))
     dates = [_utc(a, "as_of", who) for a in ([as_of] if single else as_of)]
@@ -992,7 +990,7 @@ def clv_holdout_predictions(
             f"{who}: no {revenue} revenue in the holdout ({c.date()} .. {end.date()}); nothing to score. "
             "Pass an earlier cutoff or a longer holdout_months."
         )
-    n_snap = _check_months(n_train_snapshots, who)
+    n_snap = _check_months(n_train_snapshots, who, "n_train_snapshots")
     snapshots = [train_at - pd.DateOffset(months=j) for j in range(n_snap)]
     snapshots = [s for s in snapshots if s > start]
     frames = build_clv_features(

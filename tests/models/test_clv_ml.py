@@ -186,5 +186,7 @@ def test_bad_parameters_are_refused(tables):
         clv_comparison(tables, CUTOFF, 6, revenue="profit")
     with pytest.raises(DataValidationError, match="holdout_months must be a whole number"):
         clv_comparison(tables, CUTOFF, 0)
+    with pytest.raises(DataValidationError, match="window_months must be a whole number"):
+        build_clv_features(tables, CUTOFF, window_months=0)
     with pytest.raises(DataValidationError, match="cutoff 'soon' is not a date"):
         clv_comparison(tables, "soon", 6)
